@@ -1,0 +1,85 @@
+"""The checker: records in, one result per record out. It composes the stages (pipeline,
+findings, policies, evaluation, coding) and is the only module that knows them all.
+
+A record that cannot be checked (no policy for its payer, the pipeline raising on its text)
+becomes a result with ``error`` set, never an exception that loses the rest of a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import PIPELINES_DIR
+from .coding import Suggestion, load_coding
+from .evaluation import CodeResult, Facts, evaluate_code
+from .findings import Finding, findings_from_doc, findings_from_document_kind
+from .knowledge import load_knowledge
+from .pipeline import build_language
+from .policy import PolicyNotFound, load_policies, select_policies
+from .records import Record, RecordError
+
+log = logging.getLogger("guidecheck")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    id: str | None
+    source: str
+    results: tuple[CodeResult, ...] = ()
+    suggestions: tuple[Suggestion, ...] = ()
+    error: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+class Checker:
+    """Holds the pipeline and the policies, built once from ``pipelines/``."""
+
+    def __init__(self, pipelines_dir: Path | str = PIPELINES_DIR) -> None:
+        directory = Path(pipelines_dir)
+        self.knowledge = load_knowledge(directory)
+        self.language = build_language(self.knowledge)
+        labels = set(self.knowledge.labels)
+        self.policies = load_policies(self.knowledge.directory, labels)
+        self.coding = load_coding(self.knowledge.directory, labels)
+        self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
+
+    def findings(self, record: Record) -> list[Finding]:
+        found: list[Finding] = []
+        texts = (document.text for document in record.documents)
+        for index, (document, doc) in enumerate(zip(record.documents, self.language.pipe(texts))):
+            found += findings_from_document_kind(document, index, self.knowledge)
+            found += findings_from_doc(doc, index, self.knowledge)
+        return found
+
+    def check(self, record: Record) -> RecordResult:
+        try:
+            policies = select_policies(self.policies, record.payer, record.date_of_service)
+        except PolicyNotFound as error:
+            return RecordResult(record.id, record.source, error=str(error))
+        try:
+            findings = self.findings(record)
+        except Exception as error:  # the pipeline failing on one text must not stop the batch
+            log.warning("record %s: pipeline failed: %s", record.id, type(error).__name__)
+            return RecordResult(record.id, record.source, error=f"pipeline failed: {type(error).__name__}: {error}")
+        facts = Facts.of(findings, record.codes, self.knowledge.credential_class(record.credential))
+        claimed = [line.code for line in record.codes]
+        if record.has_claim_lines:
+            codes = [(c, True) for c in dict.fromkeys(claimed) if c in self.coding.checked_codes]
+        else:
+            codes = [(c, False) for c, _ in self.coding.described_codes(facts)]
+        missing = [c for c, _ in codes if c not in policies]
+        if missing:
+            return RecordResult(record.id, record.source, error=f"no policy for {', '.join(missing)} in effect")
+        results = tuple(evaluate_code(policies[c], facts, billed, self.looked_for) for c, billed in codes)
+        suggestions = tuple(self.coding.suggest(facts, set(claimed)))
+        return RecordResult(record.id, record.source, results, suggestions, findings=tuple(findings))
+
+    def check_all(self, items: Iterable[Record | RecordError]) -> Iterator[RecordResult]:
+        for item in items:
+            if isinstance(item, RecordError):
+                yield RecordResult(item.id, item.source, error=str(item))
+            else:
+                yield self.check(item)

@@ -1,0 +1,125 @@
+"""guidecheck's own spaCy components, one per concern, registered by name and configured
+from ``pipelines/``.
+
+- ``guidecheck_sentences``: sentence boundaries for clinical layout. PyRuSH (medspaCy's
+  default) costs about 100 ms per note here and spaCy's rule sentencizer knows nothing of
+  headings, lists and checkboxes; this splitter reads both punctuation and line layout in
+  one pass (about as fast as the rule sentencizer).
+- ``guidecheck_evidence_filter``: keeps a target span only when its sentence satisfies the
+  rule's ``sentence_requires`` / ``sentence_excludes`` (rule metadata), so a rule can be
+  anchored on a short phrase that ConText can negate ("saved") yet demand the sentence be
+  about the right thing ("images").
+"""
+
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from .knowledge import read_json
+
+SPAN_GROUP = "medspacy_spans"
+TERMINAL = (".", "?", "!")
+
+
+class ClinicalSentences:
+    """Sentence starts from punctuation and from line layout."""
+
+    def __init__(self, config: dict) -> None:
+        self.abbreviations = {a.lower().rstrip(".") for a in config["abbreviations"]}
+        self.list_marker = re.compile(config["list_marker"])
+        self.heading_line = re.compile(config["heading_line"])
+        self.inline_heading = re.compile(config["inline_heading"])
+        self.short_line = int(config["short_line"])
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        previous: Token | None = None
+        for token in doc:
+            if token.i == 0:
+                token.is_sent_start = True
+            elif token.is_space:
+                token.is_sent_start = False
+                continue
+            else:
+                token.is_sent_start = previous is None or self._starts(text, previous, token)
+            previous = token
+        return doc
+
+    def _starts(self, text: str, previous: Token, token: Token) -> bool:
+        gap = text[previous.idx + len(previous.text):token.idx]
+        newlines = gap.count("\n")
+        line_start = text.rfind("\n", 0, token.idx) + 1
+        rest_of_line = text[line_start:text.find("\n", token.idx) if "\n" in text[token.idx:] else len(text)]
+        if newlines >= 2:
+            return True
+        if newlines == 1:
+            previous_line = text[text.rfind("\n", 0, previous.idx) + 1:previous.idx + len(previous.text)].strip()
+            return (
+                previous.text[-1] in TERMINAL + (":", ";")
+                or bool(self.heading_line.match(previous_line))
+                or len(previous_line) <= self.short_line
+                or bool(self.list_marker.match(rest_of_line.lstrip()))
+                or not token.text[0].islower()
+            )
+        if (previous.is_punct and self.inline_heading.match(text[token.idx:])
+                and token.text.isupper() and len(token.text) > 2):
+            return True
+        if self.list_marker.match(text[token.idx:]) and token.text.startswith("["):
+            return True
+        if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
+            return not self._is_abbreviation(previous)
+        return False
+
+    def _is_abbreviation(self, period: Token) -> bool:
+        if period.text != ".":
+            return period.text.lower().rstrip(".") in self.abbreviations
+        before = period.nbor(-1) if period.i > 0 else None
+        if before is None or before.whitespace_:
+            return False
+        word = before.text.lower()
+        return word in self.abbreviations or (len(word) == 1 and word.isalpha())
+
+
+@Language.factory("guidecheck_sentences", default_config={"pipelines_dir": ""})
+def make_sentences(nlp: Language, name: str, pipelines_dir: str) -> ClinicalSentences:
+    return ClinicalSentences(read_json(Path(pipelines_dir) / "sentences.json"))
+
+
+@lru_cache(maxsize=512)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def sentence_allows(span: Span) -> bool:
+    rule = span._.target_rule
+    metadata = (rule.metadata if rule is not None else None) or {}
+    sentence = span.sent.text
+    requires = metadata.get("sentence_requires")
+    excludes = metadata.get("sentence_excludes")
+    if requires and not _regex(requires).search(sentence):
+        return False
+    return not (excludes and _regex(excludes).search(sentence))
+
+
+class EvidenceFilter:
+    """Drops target spans whose sentence does not satisfy their rule, and exact duplicates."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        kept, seen = [], set()
+        for span in doc.spans.get(SPAN_GROUP, []):
+            key = (span.label_, span.start, span.end)
+            if key in seen or not sentence_allows(span):
+                continue
+            seen.add(key)
+            kept.append(span)
+        doc.spans[SPAN_GROUP] = kept
+        return doc
+
+
+@Language.factory("guidecheck_evidence_filter")
+def make_evidence_filter(nlp: Language, name: str) -> EvidenceFilter:
+    return EvidenceFilter()

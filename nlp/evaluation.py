@@ -1,0 +1,155 @@
+"""Criteria evaluation: findings and claim facts in, one status per criterion and a decision
+per code out, exactly as spec/criteria.md 'How a criterion resolves' says.
+
+Evidence logic is three-valued: TRUE (asserted), UNKNOWN (only hedged or hypothetical, or
+asserted and negated at once), FALSE (absent, or only negated, historical or about someone
+else). The status follows from the truth value and the criterion's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from .findings import ASSERTED, UNCERTAIN, Finding
+from .policy import Criterion, Expression, Policy, labels_in
+from .records import ClaimLine
+
+MAX_EVIDENCE = 6
+
+
+class Truth(Enum):
+    FALSE = 0
+    UNKNOWN = 1
+    TRUE = 2
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a record offers the rules: findings by label, claim lines, provider credential."""
+
+    findings: Mapping[str, tuple[Finding, ...]]
+    claim: tuple[ClaimLine, ...]
+    credential: str  # physician, npp, unknown or other
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding], claim: tuple[ClaimLine, ...], credential: str) -> Facts:
+        by_label: dict[str, list[Finding]] = {}
+        for finding in findings:
+            by_label.setdefault(finding.label, []).append(finding)
+        return cls({k: tuple(v) for k, v in by_label.items()}, claim, credential)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    kind: str
+    status: str
+    citation: str
+    message: str
+    evidence: tuple[Finding, ...]
+    looked_for: tuple[str, ...] = ()
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    code: str
+    billed: bool
+    decision: str
+    criteria: tuple[CriterionResult, ...]
+    policy: str
+
+
+def label_truth(findings: tuple[Finding, ...]) -> Truth:
+    """Asserted is TRUE, unless the same record also plainly negates it (a contradiction)."""
+    statuses = {f.status for f in findings}
+    if ASSERTED in statuses:
+        return Truth.UNKNOWN if any(f.context == ("negated",) for f in findings) else Truth.TRUE
+    return Truth.UNKNOWN if UNCERTAIN in statuses else Truth.FALSE
+
+
+def _in_range(code: str, item: str) -> bool:
+    low, _, high = item.partition("-")
+    if not high:
+        return code == low
+    return code.isdigit() and low <= code <= high and len(code) == len(low)
+
+
+def claim_has(claim: tuple[ClaimLine, ...], codes: list[str]) -> bool:
+    return any(_in_range(line.code, item) for line in claim for item in codes)
+
+
+def truth(expression: Expression, facts: Facts, code: str) -> Truth:
+    (operator, argument), = expression.items()
+    if operator == "label":
+        return label_truth(facts.findings.get(argument, ()))
+    if operator == "any":
+        return max((truth(e, facts, code) for e in argument), key=lambda t: t.value)
+    if operator == "all":
+        return min((truth(e, facts, code) for e in argument), key=lambda t: t.value)
+    if operator == "not":
+        return Truth(2 - truth(argument, facts, code).value)
+    if operator == "claim_has":
+        return Truth.TRUE if claim_has(facts.claim, argument) else Truth.FALSE
+    if operator == "claim_units_over":
+        units = sum(line.units for line in facts.claim if line.code == code)
+        return Truth.TRUE if units > argument else Truth.FALSE
+    if operator == "credential":
+        return Truth.TRUE if facts.credential == argument else Truth.FALSE
+    raise ValueError(f"unknown operator {operator!r}")
+
+
+def status_of(kind: str, value: Truth) -> str:
+    if kind == "exclusion":
+        return {Truth.TRUE: "excluded", Truth.UNKNOWN: "uncertain", Truth.FALSE: "met"}[value]
+    if kind == "advisory":
+        return "met" if value is Truth.TRUE else "not_met"
+    return {Truth.TRUE: "met", Truth.UNKNOWN: "uncertain", Truth.FALSE: "not_met"}[value]
+
+
+def _basis(expression: Expression, facts: Facts) -> str | None:
+    """A line saying which non-text facts the criterion read, for criteria resting on them."""
+    text = str(expression)
+    parts = []
+    if "claim_has" in text or "claim_units_over" in text:
+        lines = ", ".join(f"{l.code}x{l.units}" if l.units > 1 else l.code for l in facts.claim) or "none"
+        parts.append(f"claim lines: {lines}")
+    if "credential" in text:
+        parts.append(f"provider credential: {facts.credential}")
+    return "; ".join(parts) or None
+
+
+def evaluate_criterion(criterion: Criterion, facts: Facts, code: str, labels_looked_for: Mapping[str, str]) -> CriterionResult:
+    def result(status: str, evidence: tuple[Finding, ...] = (), looked_for: tuple[str, ...] = ()) -> CriterionResult:
+        return CriterionResult(criterion.id, criterion.kind, status, criterion.citation, criterion.message,
+                               evidence, looked_for, _basis(criterion.logic, facts))
+
+    if criterion.claim_scope and not facts.claim:
+        return result("not_applicable")
+    if criterion.applies_when is not None and truth(criterion.applies_when, facts, code) is Truth.FALSE:
+        return result("not_applicable")
+    status = status_of(criterion.kind, truth(criterion.logic, facts, code))
+    labels = list(dict.fromkeys(labels_in(criterion.logic)))
+    evidence = sorted((f for label in labels for f in facts.findings.get(label, ())),
+                      key=lambda f: (f.rank, f.document, f.start))
+    looked_for = tuple(labels_looked_for[label] for label in labels if not any(
+        f.status == ASSERTED for f in facts.findings.get(label, ())))
+    return result(status, tuple(evidence[:MAX_EVIDENCE]), looked_for)
+
+
+def decide(results: Iterable[CriterionResult]) -> str:
+    """fail > review > pass; advisory criteria never change a decision."""
+    results = list(results)
+    if any((r.kind == "required" and r.status == "not_met") or r.status == "excluded" for r in results):
+        return "fail"
+    if any(r.kind != "advisory" and (r.status == "uncertain" or (r.kind == "review" and r.status == "not_met"))
+           for r in results):
+        return "review"
+    return "pass"
+
+
+def evaluate_code(policy: Policy, facts: Facts, billed: bool, labels_looked_for: Mapping[str, str]) -> CodeResult:
+    results = tuple(evaluate_criterion(c, facts, policy.code, labels_looked_for) for c in policy.criteria)
+    return CodeResult(policy.code, billed, decide(results), results, policy.source)

@@ -1,0 +1,89 @@
+"""From medspaCy ``Doc`` to findings: the last stage that touches spaCy.
+
+A finding is plain frozen data (label, document index, character offsets into the original
+text, sentence, section, context flags, the rule that made it), so everything after this
+stage can be tested, stored and replayed without spaCy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span
+
+from .components import SPAN_GROUP
+from .knowledge import Knowledge
+from .records import Document
+
+ASSERTED, UNCERTAIN, DISCOUNTED = "asserted", "uncertain", "discounted"
+_RANK = {ASSERTED: 0, UNCERTAIN: 1, DISCOUNTED: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    label: str
+    document: int
+    start: int
+    end: int
+    text: str
+    sentence: str
+    section: str | None
+    context: tuple[str, ...]
+    rule: str
+    status: str
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self.status]
+
+
+def assertion_status(label: str, flags: tuple[str, ...], knowledge: Knowledge) -> str:
+    """Discounting flags (negated, historical, someone else) win over uncertain ones."""
+    effects = {knowledge.flag_effect(label, flag) for flag in flags}
+    if "discount" in effects:
+        return DISCOUNTED
+    if "uncertain" in effects:
+        return UNCERTAIN
+    return ASSERTED
+
+
+def _flags(span: Span, knowledge: Knowledge) -> tuple[str, ...]:
+    flags = {knowledge.assertion[m.category]["flag"] for m in span._.modifiers if m.category in knowledge.assertion}
+    section = span[0]._.section_category
+    if section in knowledge.section_context:
+        flags.add(knowledge.assertion[knowledge.section_context[section]]["flag"])
+    return tuple(sorted(flags))
+
+
+def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
+    found = []
+    for span in doc.spans.get(SPAN_GROUP, []):
+        flags = _flags(span, knowledge)
+        rule = span._.target_rule
+        found.append(Finding(
+            label=span.label_,
+            document=document_index,
+            start=span.start_char,
+            end=span.end_char,
+            text=span.text,
+            sentence=span.sent.text.strip(),
+            section=span[0]._.section_category,
+            context=flags,
+            rule=rule.literal if rule is not None else "unknown",
+            status=assertion_status(span.label_, flags, knowledge),
+        ))
+    return found
+
+
+def findings_from_document_kind(document: Document, document_index: int, knowledge: Knowledge) -> list[Finding]:
+    """Evidence a document gives by what it is: a radiology report is a separate imaging report."""
+    first_line = document.text.strip().splitlines()[0] if document.text.strip() else ""
+    start = document.text.find(first_line) if first_line else 0
+    return [
+        Finding(
+            label=item["label"], document=document_index, start=start, end=start + len(first_line),
+            text=document.title or first_line, sentence=first_line, section=None, context=(),
+            rule=item["rule"], status=ASSERTED,
+        )
+        for item in knowledge.document_kinds.get(document.kind, ())
+    ]

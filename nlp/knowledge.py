@@ -1,0 +1,197 @@
+"""Loading the extraction knowledge under ``pipelines/``: target, context and section rules in
+medspaCy's JSON format, the vocabularies the target rules draw on, and the meaning of each
+ConText category and evidence label.
+
+Target-rule patterns may use two macros so that rules stay readable and vocabularies are
+written once:
+
+- ``{vocab:NAME}`` expands to an alternation of the terms in ``vocabularies/NAME.json``
+  (longest first; terms written in capitals, like ``MD`` or ``PA-C``, match case-sensitively);
+- ``{gap:N}`` expands to at most N characters inside one clause that contain no negation
+  word, so that "images were not saved" can never match as "images ... saved" with the
+  negation swallowed inside the target, out of ConText's reach.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from medspacy.context import ConTextRule
+from medspacy.section_detection import SectionRule
+from medspacy.target_matcher import TargetRule
+
+from . import PIPELINES_DIR
+
+GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative)\b)[^.;\n]){{0,{n}}}?"
+_MACRO = re.compile(r"\{(vocab|gap):([A-Za-z0-9_]+)\}")
+
+
+class KnowledgeError(ValueError):
+    """A rule or data file under pipelines/ is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    name: str
+    looked_for: str
+    flag_effects: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    directory: Path
+    target_rules: tuple[TargetRule, ...]
+    context_rules: tuple[ConTextRule, ...]
+    section_rules: tuple[SectionRule, ...]
+    sentence_config: dict[str, Any]
+    assertion: dict[str, dict[str, str]]
+    section_context: dict[str, str]
+    labels: dict[str, LabelInfo]
+    document_kinds: dict[str, tuple[dict[str, str], ...]]
+    vocabularies: dict[str, tuple[str, ...]]
+
+    def credential_class(self, credential: str | None) -> str:
+        """'physician', 'npp', 'unknown' (none given) or 'other', from the credential vocabularies."""
+        if not credential or not credential.strip():
+            return "unknown"
+        words = {w.strip(" .,;()").lower() for w in re.split(r"[,/;]|\s(?=[A-Z])", credential) if w.strip()}
+        words.add(credential.strip(" .").lower())
+        for cls, vocabulary in (("npp", "credentials_npp"), ("physician", "credentials_physician")):
+            terms = {t.lower().strip(".") for t in self.vocabularies.get(vocabulary, ())}
+            if words & terms or {w.replace(".", "") for w in words} & {t.replace(".", "") for t in terms}:
+                return cls
+        return "other"
+
+    def flag_effect(self, label: str, flag: str) -> str:
+        """'discount', 'uncertain' or 'none': what a context flag does to a mention of this label."""
+        for name, effect in self.labels[label].flag_effects:
+            if name == flag:
+                return effect
+        for category in self.assertion.values():
+            if category["flag"] == flag:
+                return category["effect"]
+        return "none"
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise KnowledgeError(f"{path}: {error}") from error
+
+
+def load_vocabularies(directory: Path) -> dict[str, tuple[str, ...]]:
+    vocabularies = {}
+    for path in sorted((directory / "vocabularies").glob("*.json")):
+        data = read_json(path)
+        terms = data.get("terms")
+        if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
+            raise KnowledgeError(f"{path}: 'terms' must be a list of non-empty strings")
+        vocabularies[data.get("name", path.stem)] = tuple(terms)
+    return vocabularies
+
+
+def term_pattern(term: str) -> str:
+    body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", term))
+    return f"(?-i:{body})" if term.upper() == term and any(c.isalpha() for c in term) else body
+
+
+def expand_macros(pattern: str, vocabularies: dict[str, tuple[str, ...]], where: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        kind, argument = match.groups()
+        if kind == "gap":
+            return GAP_TEMPLATE.format(n=int(argument))
+        if argument not in vocabularies:
+            raise KnowledgeError(f"{where}: unknown vocabulary {argument!r}; known: {sorted(vocabularies)}")
+        terms = sorted(vocabularies[argument], key=len, reverse=True)
+        return "(?:" + "|".join(term_pattern(t) for t in terms) + ")"
+
+    return _MACRO.sub(replace, pattern)
+
+
+def load_target_rules(directory: Path, vocabularies: dict[str, tuple[str, ...]]) -> tuple[TargetRule, ...]:
+    rules = []
+    seen: set[str] = set()
+    for path in sorted((directory / "targets").glob("*.json")):
+        for item in read_json(path).get("target_rules", []):
+            where = f"{path.name}: rule {item.get('literal')!r}"
+            if item.get("literal") in seen:
+                raise KnowledgeError(f"{where}: duplicate rule name")
+            seen.add(item["literal"])
+            item = dict(item)
+            if isinstance(item.get("pattern"), str):
+                item["pattern"] = expand_macros(item["pattern"], vocabularies, where)
+                _compile(item["pattern"], where)
+            metadata = dict(item.get("metadata") or {})
+            for key in ("sentence_requires", "sentence_excludes"):
+                if key in metadata:
+                    metadata[key] = expand_macros(metadata[key], vocabularies, where)
+                    _compile(metadata[key], where)
+            metadata["source"] = path.name
+            item["metadata"] = metadata
+            try:
+                rules.append(TargetRule.from_dict(item))
+            except (ValueError, TypeError) as error:
+                raise KnowledgeError(f"{where}: {error}") from error
+    return tuple(rules)
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        raise KnowledgeError(f"{where}: bad regular expression: {error}") from error
+
+
+def load_knowledge(directory: Path | str = PIPELINES_DIR) -> Knowledge:
+    return _load_knowledge(Path(directory).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_knowledge(directory: Path) -> Knowledge:
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory}: no pipelines directory")
+    vocabularies = load_vocabularies(directory)
+    try:
+        context_rules = tuple(ConTextRule.from_dict(r) for r in read_json(directory / "context.json")["context_rules"])
+        section_rules = tuple(SectionRule.from_dict(r) for r in read_json(directory / "sections.json")["section_rules"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise KnowledgeError(f"{directory}: context or section rules: {error}") from error
+    labels = {
+        name: LabelInfo(name=name, looked_for=info["looked_for"],
+                        flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())))
+        for name, info in read_json(directory / "labels.json")["labels"].items()
+    }
+    knowledge = Knowledge(
+        directory=directory,
+        target_rules=load_target_rules(directory, vocabularies),
+        context_rules=context_rules,
+        section_rules=section_rules,
+        sentence_config=read_json(directory / "sentences.json"),
+        assertion=read_json(directory / "assertion.json")["categories"],
+        section_context=read_json(directory / "section_context.json")["sections"],
+        labels=labels,
+        document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
+        vocabularies=vocabularies,
+    )
+    _check_cross_references(knowledge)
+    return knowledge
+
+
+def _check_cross_references(knowledge: Knowledge) -> None:
+    produced = {rule.category for rule in knowledge.target_rules}
+    produced |= {item["label"] for items in knowledge.document_kinds.values() for item in items}
+    unknown = produced - set(knowledge.labels)
+    if unknown:
+        raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
+    categories = {rule.category for rule in knowledge.context_rules} - {"TERMINATE", "PSEUDO"}
+    if categories - set(knowledge.assertion):
+        raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")
+    for section, category in knowledge.section_context.items():
+        if category not in knowledge.assertion:
+            raise KnowledgeError(f"section_context.json: section {section!r} names unknown category {category!r}")

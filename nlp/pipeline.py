@@ -1,0 +1,46 @@
+"""Building the medspaCy pipeline from ``pipelines/``.
+
+Order matters: sentences first (ConText raises E030 without them), sections next, then the
+target matcher writes evidence spans to a span group (not ``doc.ents``: one phrase may be
+evidence of two things, "knee aspiration" is both a knee and a joint procedure), the filter
+drops spans whose sentence fails their rule, and ConText marks what is left.
+
+medspaCy components keep their rules as added objects, so the pipeline is rebuilt from the
+data at run time, never pickled; ``nlp.pipe(n_process=2)`` fails here (E871) for that reason.
+"""
+
+from __future__ import annotations
+
+import spacy
+from medspacy.custom_tokenizer import create_medspacy_tokenizer
+from spacy.language import Language
+
+import medspacy  # noqa: F401  (registers medSpaCy's factories)
+
+from . import components  # noqa: F401  (registers guidecheck's factories)
+from .components import SPAN_GROUP
+from .knowledge import Knowledge
+
+
+def build_language(knowledge: Knowledge) -> Language:
+    language = spacy.blank("en")
+    language.tokenizer = create_medspacy_tokenizer(language)
+    language.add_pipe("guidecheck_sentences", config={"pipelines_dir": str(knowledge.directory)})
+    sectionizer = language.add_pipe(
+        "medspacy_sectionizer",
+        config={"rules": None, "require_start_line": True, "span_attrs": None,
+                "input_span_type": "group", "span_group_name": SPAN_GROUP},
+    )
+    sectionizer.add(list(knowledge.section_rules))
+    matcher = language.add_pipe(
+        "medspacy_target_matcher",
+        config={"rules": None, "result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
+    )
+    matcher.add(list(knowledge.target_rules))
+    language.add_pipe("guidecheck_evidence_filter")
+    context = language.add_pipe(
+        "medspacy_context",
+        config={"rules": None, "span_attrs": None, "input_span_type": "group", "span_group_name": SPAN_GROUP},
+    )
+    context.add(list(knowledge.context_rules))
+    return language
