@@ -64,7 +64,8 @@ class Checker:
         except Exception as error:  # the pipeline failing on one text must not stop the batch
             log.warning("record %s: pipeline failed: %s", record.id, type(error).__name__)
             return RecordResult(record.id, record.source, error=f"pipeline failed: {type(error).__name__}: {error}")
-        facts = Facts.of(findings, record.codes, self.knowledge.credential_class(record.credential))
+        facts = Facts.of(findings, record.codes, self.knowledge.credential_class(record.credential),
+                         {name: info.contradicted_by for name, info in self.knowledge.labels.items()})
         claimed = [line.code for line in record.codes]
         if record.has_claim_lines:
             codes = [(c, True) for c in dict.fromkeys(claimed) if c in self.coding.checked_codes]

@@ -33,7 +33,6 @@ class ClinicalSentences:
         self.list_marker = re.compile(config["list_marker"])
         self.heading_line = re.compile(config["heading_line"])
         self.inline_heading = re.compile(config["inline_heading"])
-        self.short_line = int(config["short_line"])
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
@@ -61,7 +60,6 @@ class ClinicalSentences:
             return (
                 previous.text[-1] in TERMINAL + (":", ";")
                 or bool(self.heading_line.match(previous_line))
-                or len(previous_line) <= self.short_line
                 or bool(self.list_marker.match(rest_of_line.lstrip()))
                 or not token.text[0].islower()
             )

@@ -9,7 +9,7 @@ else). The status follows from the truth value and the criterion's kind.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .findings import ASSERTED, UNCERTAIN, Finding
@@ -32,13 +32,23 @@ class Facts:
     findings: Mapping[str, tuple[Finding, ...]]
     claim: tuple[ClaimLine, ...]
     credential: str  # physician, npp, unknown or other
+    contradicted_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, findings: Iterable[Finding], claim: tuple[ClaimLine, ...], credential: str) -> Facts:
+    def of(cls, findings: Iterable[Finding], claim: tuple[ClaimLine, ...], credential: str,
+           contradicted_by: Mapping[str, tuple[str, ...]] | None = None) -> Facts:
         by_label: dict[str, list[Finding]] = {}
         for finding in findings:
             by_label.setdefault(finding.label, []).append(finding)
-        return cls({k: tuple(v) for k, v in by_label.items()}, claim, credential)
+        return cls({k: tuple(v) for k, v in by_label.items()}, claim, credential, contradicted_by or {})
+
+    def label(self, name: str) -> Truth:
+        """A label asserted while an opposing label is asserted too is a contradiction: unknown."""
+        value = label_truth(self.findings.get(name, ()))
+        if value is Truth.TRUE and any(
+                label_truth(self.findings.get(other, ())) is Truth.TRUE for other in self.contradicted_by.get(name, ())):
+            return Truth.UNKNOWN
+        return value
 
 
 @dataclass(frozen=True)
@@ -63,11 +73,13 @@ class CodeResult:
 
 
 def label_truth(findings: tuple[Finding, ...]) -> Truth:
-    """Asserted is TRUE, unless the same record also plainly negates it (a contradiction)."""
-    statuses = {f.status for f in findings}
-    if ASSERTED in statuses:
-        return Truth.UNKNOWN if any(f.context == ("negated",) for f in findings) else Truth.TRUE
-    return Truth.UNKNOWN if UNCERTAIN in statuses else Truth.FALSE
+    """Asserted is TRUE, unless the record also plainly negates the same statement (the same
+    rule matched, negated): "images saved to PACS" beside "no images were saved"."""
+    asserted_rules = {f.rule for f in findings if f.status == ASSERTED}
+    if asserted_rules:
+        negated = any(f.context == ("negated",) and f.rule in asserted_rules for f in findings)
+        return Truth.UNKNOWN if negated else Truth.TRUE
+    return Truth.UNKNOWN if any(f.status == UNCERTAIN for f in findings) else Truth.FALSE
 
 
 def _in_range(code: str, item: str) -> bool:
@@ -84,7 +96,7 @@ def claim_has(claim: tuple[ClaimLine, ...], codes: list[str]) -> bool:
 def truth(expression: Expression, facts: Facts, code: str) -> Truth:
     (operator, argument), = expression.items()
     if operator == "label":
-        return label_truth(facts.findings.get(argument, ()))
+        return facts.label(argument)
     if operator == "any":
         return max((truth(e, facts, code) for e in argument), key=lambda t: t.value)
     if operator == "all":

@@ -48,7 +48,16 @@ def assertion_status(label: str, flags: tuple[str, ...], knowledge: Knowledge) -
 
 
 def _flags(span: Span, knowledge: Knowledge) -> tuple[str, ...]:
-    flags = {knowledge.assertion[m.category]["flag"] for m in span._.modifiers if m.category in knowledge.assertion}
+    """Context flags from ConText modifiers and from the section. A modifier inside the target
+    itself ("ultrasound was not suitable") is part of what the target means, not a negation of it."""
+    flags = set()
+    for modifier in span._.modifiers:
+        category = knowledge.assertion.get(modifier.category)
+        if category is None:
+            continue
+        inside = span.start <= modifier.modifier_span[0] and modifier.modifier_span[1] <= span.end
+        if not (inside and category.get("inside_target") == "part_of_meaning"):
+            flags.add(category["flag"])
     section = span[0]._.section_category
     if section in knowledge.section_context:
         flags.add(knowledge.assertion[knowledge.section_context[section]]["flag"])

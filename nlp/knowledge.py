@@ -27,7 +27,7 @@ from medspacy.target_matcher import TargetRule
 
 from . import PIPELINES_DIR
 
-GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative)\b)[^.;\n]){{0,{n}}}?"
+GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative)\b)(?:[^.;\n]|\.(?=\d))){{0,{n}}}?"
 _MACRO = re.compile(r"\{(vocab|gap):([A-Za-z0-9_]+)\}")
 
 
@@ -40,6 +40,7 @@ class LabelInfo:
     name: str
     looked_for: str
     flag_effects: tuple[tuple[str, str], ...] = ()
+    contradicted_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
         raise KnowledgeError(f"{directory}: context or section rules: {error}") from error
     labels = {
         name: LabelInfo(name=name, looked_for=info["looked_for"],
-                        flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())))
+                        flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
+                        contradicted_by=tuple(info.get("contradicted_by", ())))
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
     knowledge = Knowledge(
@@ -187,6 +189,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     produced = {rule.category for rule in knowledge.target_rules}
     produced |= {item["label"] for items in knowledge.document_kinds.values() for item in items}
     unknown = produced - set(knowledge.labels)
+    unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by} - set(knowledge.labels)
     if unknown:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
     categories = {rule.category for rule in knowledge.context_rules} - {"TERMINATE", "PSEUDO"}

@@ -1,0 +1,114 @@
+"""The rules layer, without spaCy: statuses by kind, the decision, claim facts, contradictions."""
+
+import pytest
+
+from nlp.evaluation import Facts, Truth, decide, evaluate_criterion, truth
+from nlp.findings import Finding
+from nlp.policy import Criterion
+from nlp.records import ClaimLine
+
+LOOKED_FOR = {"PERMANENT_IMAGES": "images", "KNEE_PROCEDURE": "knee", "PALPABLE_JOINT": "p", "PALPATION_NOT_POSSIBLE": "q"}
+
+
+def finding(label="PERMANENT_IMAGES", status="asserted", context=(), rule="r1", start=0):
+    return Finding(label, 0, start, start + 5, "saved", "Images saved.", None, context, rule, status)
+
+
+def facts(*found, claim=(), credential="unknown", contradicted_by=None):
+    return Facts.of(found, tuple(claim), credential, contradicted_by)
+
+
+def criterion(kind="required", logic=None, **kw):
+    return Criterion("X.y", kind, logic or {"label": "PERMANENT_IMAGES"}, "ASH p.1", "fix it", **kw)
+
+
+@pytest.mark.parametrize("kind,status,expected", [
+    ("required", "asserted", "met"), ("required", "uncertain", "uncertain"), ("required", "discounted", "not_met"),
+    ("exclusion", "asserted", "excluded"), ("exclusion", "uncertain", "uncertain"), ("exclusion", "discounted", "met"),
+    ("review", "asserted", "met"), ("review", "discounted", "not_met"),
+    ("advisory", "asserted", "met"), ("advisory", "uncertain", "not_met"),
+])
+def test_evaluation_status_by_kind(kind, status, expected):
+    result = evaluate_criterion(criterion(kind), facts(finding(status=status)), "76942", LOOKED_FOR)
+    assert result.status == expected
+
+
+def test_evaluation_nothing_found_says_what_was_looked_for():
+    result = evaluate_criterion(criterion(), facts(), "76942", LOOKED_FOR)
+    assert result.status == "not_met" and result.evidence == () and result.looked_for == ("images",)
+
+
+def test_evaluation_negated_mention_is_kept_as_evidence():
+    result = evaluate_criterion(criterion(), facts(finding(status="discounted", context=("negated",))), "76942", LOOKED_FOR)
+    assert result.status == "not_met" and result.evidence[0].context == ("negated",)
+
+
+def test_evaluation_same_statement_asserted_and_negated_is_uncertain():
+    found = (finding(), finding(status="discounted", context=("negated",), start=20))
+    assert evaluate_criterion(criterion(), facts(*found), "76942", LOOKED_FOR).status == "uncertain"
+
+
+def test_evaluation_history_does_not_contradict():
+    found = (finding(), finding(status="discounted", context=("historical",), start=20))
+    assert evaluate_criterion(criterion(), facts(*found), "76942", LOOKED_FOR).status == "met"
+
+
+def test_evaluation_opposing_labels_make_both_uncertain():
+    found = (finding("PALPABLE_JOINT"), finding("PALPATION_NOT_POSSIBLE", rule="r2"))
+    opposed = {"PALPABLE_JOINT": ("PALPATION_NOT_POSSIBLE",), "PALPATION_NOT_POSSIBLE": ("PALPABLE_JOINT",)}
+    result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradicted_by=opposed), "77002", LOOKED_FOR)
+    assert result.status == "uncertain"
+
+
+def test_evaluation_claim_criterion_not_applicable_without_claim_lines():
+    c = criterion("exclusion", {"claim_units_over": 1}, claim_scope=True)
+    assert evaluate_criterion(c, facts(), "76942", LOOKED_FOR).status == "not_applicable"
+
+
+def test_evaluation_units_sum_over_lines_of_the_code():
+    c = criterion("exclusion", {"claim_units_over": 1}, claim_scope=True)
+    claim = (ClaimLine("76942"), ClaimLine("76942"), ClaimLine("20612"))
+    result = evaluate_criterion(c, facts(claim=claim), "76942", LOOKED_FOR)
+    assert result.status == "excluded" and "76942" in result.basis
+
+
+def test_evaluation_applies_when_false_is_not_applicable():
+    c = criterion(applies_when={"label": "KNEE_PROCEDURE"})
+    assert evaluate_criterion(c, facts(finding()), "77002", LOOKED_FOR).status == "not_applicable"
+
+
+@pytest.mark.parametrize("code,expected", [("20610", Truth.TRUE), ("20612", Truth.FALSE), ("2061A", Truth.FALSE)])
+def test_evaluation_claim_has_range(code, expected):
+    assert truth({"claim_has": ["20600-20611"]}, facts(claim=(ClaimLine(code),)), "76942") is expected
+
+
+def test_evaluation_three_valued_logic():
+    f = facts(finding(status="uncertain"))
+    assert truth({"any": [{"label": "PERMANENT_IMAGES"}, {"claim_has": ["99999"]}]}, f, "x") is Truth.UNKNOWN
+    assert truth({"not": {"label": "PERMANENT_IMAGES"}}, f, "x") is Truth.UNKNOWN
+    assert truth({"all": [{"label": "PERMANENT_IMAGES"}, {"claim_has": ["99999"]}]}, f, "x") is Truth.FALSE
+
+
+def test_evaluation_credential_operator():
+    assert truth({"credential": "npp"}, facts(credential="npp"), "76942") is Truth.TRUE
+    assert truth({"credential": "npp"}, facts(credential="physician"), "76942") is Truth.FALSE
+
+
+def _result(kind, status):
+    return evaluate_criterion(criterion(kind), facts(finding(status=status)), "x", LOOKED_FOR)
+
+
+def test_evaluation_decision_fail_beats_review():
+    assert decide([_result("required", "discounted"), _result("required", "uncertain")]) == "fail"
+
+
+def test_evaluation_decision_review_on_uncertain():
+    assert decide([_result("required", "asserted"), _result("exclusion", "uncertain")]) == "review"
+
+
+def test_evaluation_decision_review_criterion_not_met():
+    assert decide([_result("required", "asserted"), _result("review", "discounted")]) == "review"
+
+
+def test_evaluation_decision_advisory_never_counts():
+    assert decide([_result("required", "asserted"), _result("advisory", "discounted")]) == "pass"

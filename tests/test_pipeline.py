@@ -1,0 +1,119 @@
+"""The medspaCy pipeline built from pipelines/: sentences, sections and context on small real
+phrasings, including the ConText traps listed in spec/architecture.md."""
+
+import pytest
+
+from nlp.findings import findings_from_doc
+
+
+@pytest.fixture(scope="module")
+def extract(checker):
+    def run(text: str, label: str):
+        doc = checker.language(text)
+        return [f for f in findings_from_doc(doc, 0, checker.knowledge) if f.label == label]
+    return run
+
+
+def statuses(found):
+    return {f.status for f in found}
+
+
+def test_pipeline_components_in_order(checker):
+    assert checker.language.pipe_names == [
+        "guidecheck_sentences", "medspacy_sectionizer", "medspacy_target_matcher",
+        "guidecheck_evidence_filter", "medspacy_context"]
+
+
+def test_pipeline_asserted_statement(extract):
+    assert statuses(extract("Representative images were saved to PACS.", "PERMANENT_IMAGES")) == {"asserted"}
+
+
+def test_pipeline_negated_statement(extract):
+    found = extract("No images were saved to PACS.", "PERMANENT_IMAGES")
+    assert found and statuses(found) == {"discounted"}
+    assert "negated" in found[0].context
+
+
+def test_pipeline_hypothetical_statement(extract):
+    found = extract("Images will be saved to PACS after the visit.", "PERMANENT_IMAGES")
+    assert statuses(found) == {"uncertain"}
+    assert "hypothetical" in found[0].context
+
+
+def test_pipeline_historical_statement(extract):
+    found = extract("At her last visit images were archived.", "PERMANENT_IMAGES")
+    assert statuses(found) == {"discounted"}
+    assert "historical" in found[0].context
+
+
+def test_pipeline_technologist_is_not_the_physician(extract):
+    assert extract("The technologist was present in the room during fluoroscopy.", "PHYSICIAN_PRESENT") == []
+
+
+def test_pipeline_physician_present(extract):
+    assert statuses(extract("The radiologist was present in the room throughout the fluoroscopy.", "PHYSICIAN_PRESENT")) == {"asserted"}
+
+
+def test_pipeline_physician_explicitly_absent(extract):
+    found = extract("The radiologist was not present in the room.", "PHYSICIAN_PRESENT")
+    assert statuses(found) == {"discounted"}
+
+
+def test_pipeline_other_person_with_credential(extract):
+    found = extract("Injection performed by her mother, a nurse practitioner.", "PERFORMER_NPP")
+    assert found and statuses(found) == {"discounted"}
+
+
+def test_pipeline_is_negative_for(extract):
+    # medspacy#232: "is negative for X" must negate X.
+    found = extract("Knee exam today is negative for large effusion.", "KNEE_PRESENTATION")
+    assert statuses(found) == {"discounted"}
+
+
+def test_pipeline_negation_after_heading_colon(extract):
+    # medspacy#155: a value after "HEADER:" colon.
+    found = extract("Images saved: No\nComplications: none", "PERMANENT_IMAGES")
+    assert statuses(found) == {"discounted"}
+
+
+def test_pipeline_unchecked_box_negates(extract):
+    assert statuses(extract("[ ] Images saved to PACS\n[x] Needle visualized", "PERMANENT_IMAGES")) == {"discounted"}
+
+
+def test_pipeline_checked_box_asserts(extract):
+    assert statuses(extract("[x] Images saved to PACS\n[ ] Contrast used", "PERMANENT_IMAGES")) == {"asserted"}
+
+
+def test_pipeline_negation_does_not_cross_a_line_break(extract):
+    # medspacy#323: a newline with no space after it still ends the sentence.
+    found = extract("No complications\nImages saved to PACS", "PERMANENT_IMAGES")
+    assert statuses(found) == {"asserted"}
+
+
+def test_pipeline_negation_inside_the_evidence_is_its_meaning(extract):
+    assert statuses(extract("Ultrasound was not suitable because of hardware artifact.", "US_UNSUITABLE")) == {"asserted"}
+
+
+def test_pipeline_consent_section_is_hypothetical(extract):
+    text = "INFORMED CONSENT:\nRisks discussed include infection and epidural hematoma.\nPROCEDURE:\nRight hip injection."
+    assert statuses(extract(text, "SPINE_PROCEDURE")) <= {"discounted"}
+
+
+def test_pipeline_offsets_point_into_the_original_text(checker):
+    text = "PROCEDURE:  Left shoulder injection.\n\nImages   were archived in PACS."
+    doc = checker.language(text)
+    for finding in findings_from_doc(doc, 0, checker.knowledge):
+        assert text[finding.start:finding.end] == finding.text
+
+
+def test_pipeline_sentences_follow_layout(checker):
+    text = "INDICATION:\nLeft knee pain\nPROCEDURE: The needle was advanced\ninto the joint. Dr. Smith was present."
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert "Left knee pain" in sentences
+    assert "PROCEDURE: The needle was advanced\ninto the joint." in sentences
+    assert "Dr. Smith was present." in sentences
+
+
+def test_pipeline_sections_of_our_own(checker):
+    doc = checker.language("INDICATION: pain\nIMPRESSION: effusion\n")
+    assert [s.category for s in doc._.sections if s.category] == ["indication", "impression"]
