@@ -117,3 +117,9 @@ def test_pipeline_sentences_follow_layout(checker):
 def test_pipeline_sections_of_our_own(checker):
     doc = checker.language("INDICATION: pain\nIMPRESSION: effusion\n")
     assert [s.category for s in doc._.sections if s.category] == ["indication", "impression"]
+
+
+def test_pipeline_negation_stops_at_a_comma(extract):
+    # medspaCy's scope overlap test misses sentence-wide terminators; ours are narrow.
+    found = extract("The hip is deep and not palpable, and ultrasound could not show the joint.", "US_UNSUITABLE")
+    assert statuses(found) == {"asserted"}
