@@ -27,7 +27,7 @@ from medspacy.target_matcher import TargetRule
 
 from . import PIPELINES_DIR
 
-GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative)\b)(?:[^.;\n]|\.(?=\d))){{0,{n}}}?"
+GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative|cannot)\b|\w*n't\b)(?:[^.;\n]|\.(?=\d))){{0,{n}}}?"
 _MACRO = re.compile(r"\{(vocab|gap):([A-Za-z0-9_]+)\}")
 
 

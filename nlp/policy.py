@@ -30,7 +30,8 @@ KINDS = ("required", "exclusion", "review", "advisory")
 OPERATORS = ("label", "any", "all", "not", "claim_has", "claim_units_over", "credential")
 CREDENTIAL_CLASSES = ("physician", "npp", "unknown")
 DEFAULT_PAYER = "ASH"
-_CODE = re.compile(r"^[0-9A-Z]{5}(?:-[0-9A-Z]{5})?$")
+_CODE = re.compile(r"^(?:[0-9A-Z]{5}|[0-9]{5}-[0-9]{5})$")
+POLICY_KEYS = {"payer", "code", "title", "effective_from", "effective_to", "guideline", "criteria"}
 
 Expression = dict[str, Any]
 
@@ -82,7 +83,7 @@ def validate_expression(expression: Any, where: str, known_labels: set[str]) -> 
     (operator, argument), = expression.items()
     if operator not in OPERATORS:
         raise KnowledgeError(f"{where}: unknown operator {operator!r}; allowed: {', '.join(OPERATORS)}")
-    if operator == "label" and argument not in known_labels:
+    if operator == "label" and (not isinstance(argument, str) or argument not in known_labels):
         raise KnowledgeError(f"{where}: unknown evidence label {argument!r}")
     if operator in ("any", "all"):
         if not isinstance(argument, list) or not argument:
@@ -91,7 +92,8 @@ def validate_expression(expression: Any, where: str, known_labels: set[str]) -> 
             validate_expression(item, where, known_labels)
     if operator == "not":
         validate_expression(argument, where, known_labels)
-    if operator == "claim_has" and not (isinstance(argument, list) and all(_CODE.match(str(c)) for c in argument)):
+    if operator == "claim_has" and not (isinstance(argument, list) and argument
+                                        and all(isinstance(c, str) and _CODE.match(c) for c in argument)):
         raise KnowledgeError(f"{where}: 'claim_has' takes a list of codes or ranges like '20600-20611'")
     if operator == "claim_units_over" and not isinstance(argument, int):
         raise KnowledgeError(f"{where}: 'claim_units_over' takes a whole number")
@@ -146,6 +148,9 @@ def load_policies(directory: Path, known_labels: set[str]) -> tuple[Policy, ...]
             if path == shared_path:
                 continue
             data = read_json(path)
+            unknown = set(data) - POLICY_KEYS
+            if unknown:
+                raise KnowledgeError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(POLICY_KEYS)}")
             start, end = _dates(data, str(path))
             criteria = [_criterion(item, f"{path}: {item.get('id')}", known_labels) for item in data["criteria"]]
             for item, criterion in shared:

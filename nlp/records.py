@@ -9,9 +9,10 @@ the file, the line, the record id and the field, and reading goes on with the ne
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,6 @@ class NoteDefaults:
     date_of_service: date | None = None
     payer: str | None = None
     kind: str = "other"
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def _validator() -> Draft202012Validator:
@@ -114,17 +114,33 @@ def parse_claim_line(item: str | dict[str, Any]) -> ClaimLine:
     )
 
 
+_CODE_OPTION = re.compile(r"^([0-9A-Z]{5})(?:X([1-9][0-9]*))?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_codes_option(text: str | None) -> tuple[ClaimLine, ...]:
-    """``77002,20610`` or ``76942x2`` (units) from the command line."""
+    """``77002,20610`` or ``76942x2`` (units) from the command line; ValueError names a bad part."""
     if not text:
         return ()
     lines = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        code, _, units = part.partition("x")
-        lines.append(ClaimLine(code=code.strip().upper(), units=int(units) if units else 1))
+        match = _CODE_OPTION.match(part.upper())
+        if not match:
+            raise ValueError(f"{part!r} is not a code (5 characters) with optional units (76942x2)")
+        lines.append(ClaimLine(code=match.group(1), units=int(match.group(2) or 1)))
     return tuple(lines)
+
+
+def parse_date(text: str) -> date:
+    """YYYY-MM-DD only (Python 3.11's fromisoformat also takes 20240312 and week dates)."""
+    if not _DATE.match(text):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD): {error}") from error
 
 
 def record_from_dict(data: Any, source: str) -> Record | RecordError:
@@ -138,10 +154,9 @@ def record_from_dict(data: Any, source: str) -> Record | RecordError:
     dos = None
     if "date_of_service" in data:
         try:
-            dos = date.fromisoformat(data["date_of_service"])
-        except ValueError:
-            return RecordError(source=source, id=record_id, field="date_of_service",
-                               message=f"{data['date_of_service']!r} is not a date (YYYY-MM-DD)")
+            dos = parse_date(data["date_of_service"])
+        except ValueError as error:
+            return RecordError(source=source, id=record_id, field="date_of_service", message=str(error))
     provider = data.get("provider") or {}
     return Record(
         id=data["id"],
@@ -168,6 +183,8 @@ def _records_from_json_text(text: str, name: str, one_per_line: bool) -> Iterato
             yield RecordError(source=f"{name}:{error.lineno}", message=f"invalid JSON: {error.msg}")
             return
         items = data if isinstance(data, list) else [data]
+        if not items:
+            yield RecordError(source=name, message="the JSON array holds no records")
         for index, item in enumerate(items):
             where = f"{name}[{index}]" if isinstance(data, list) else name
             yield record_from_dict(item, where)
@@ -186,7 +203,7 @@ def _records_from_json_text(text: str, name: str, one_per_line: bool) -> Iterato
 
 def _read_text(path: Path) -> str | RecordError:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         return RecordError(source=str(path), message=f"not UTF-8 text (byte {error.start})")
     except OSError as error:

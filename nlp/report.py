@@ -58,8 +58,8 @@ def to_json_line(result: RecordResult) -> str:
 
 def csv_rows(result: RecordResult) -> Iterable[dict[str, Any]]:
     base = {"record": result.id, "source": result.source}
-    if result.error:
-        yield {**base, "error": result.error}
+    if result.error or not result.results:
+        yield {**base, "error": result.error or ""}
         return
     for code in result.results:
         for c in code.criteria:
