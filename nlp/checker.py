@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
-from .evaluation import CodeResult, Facts, evaluate_code
+from .evaluation import CodeResult, Facts, LabelContradictions, evaluate_code
 from .findings import Finding, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
 from .pipeline import build_language
@@ -45,6 +45,8 @@ class Checker:
         self.policies = load_policies(self.knowledge.directory, labels)
         self.coding = load_coding(self.knowledge.directory, labels)
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
+        self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by)
+                               for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:
         found: list[Finding] = []
@@ -65,7 +67,7 @@ class Checker:
             log.warning("record %s: pipeline failed: %s", record.id, type(error).__name__)
             return RecordResult(record.id, record.source, error=f"pipeline failed: {type(error).__name__}: {error}")
         facts = Facts.of(findings, record.codes, self.knowledge.credential_class(record.credential),
-                         {name: info.contradicted_by for name, info in self.knowledge.labels.items()})
+                         self.contradictions)
         claimed = [line.code for line in record.codes]
         if record.has_claim_lines:
             codes = [(c, True) for c in dict.fromkeys(claimed) if c in self.coding.checked_codes]

@@ -26,27 +26,35 @@ class Truth(Enum):
 
 
 @dataclass(frozen=True)
+class LabelContradictions:
+    self_contradiction: bool = False
+    opposed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Facts:
     """What a record offers the rules: findings by label, claim lines, provider credential."""
 
     findings: Mapping[str, tuple[Finding, ...]]
     claim: tuple[ClaimLine, ...]
     credential: str  # physician, npp, unknown or other
-    contradicted_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    contradictions: Mapping[str, LabelContradictions] = field(default_factory=dict)
 
     @classmethod
     def of(cls, findings: Iterable[Finding], claim: tuple[ClaimLine, ...], credential: str,
-           contradicted_by: Mapping[str, tuple[str, ...]] | None = None) -> Facts:
+           contradictions: Mapping[str, LabelContradictions] | None = None) -> Facts:
         by_label: dict[str, list[Finding]] = {}
         for finding in findings:
             by_label.setdefault(finding.label, []).append(finding)
-        return cls({k: tuple(v) for k, v in by_label.items()}, claim, credential, contradicted_by or {})
+        return cls({k: tuple(v) for k, v in by_label.items()}, claim, credential, contradictions or {})
 
     def label(self, name: str) -> Truth:
-        """A label asserted while an opposing label is asserted too is a contradiction: unknown."""
-        value = label_truth(self.findings.get(name, ()))
+        """Asserted evidence is TRUE unless the record contradicts it: the same statement plainly
+        negated (for labels that state one fact), or an opposing label asserted too."""
+        rules = self.contradictions.get(name, LabelContradictions())
+        value = label_truth(self.findings.get(name, ()), rules.self_contradiction)
         if value is Truth.TRUE and any(
-                label_truth(self.findings.get(other, ())) is Truth.TRUE for other in self.contradicted_by.get(name, ())):
+                label_truth(self.findings.get(other, ())) is Truth.TRUE for other in rules.opposed_by):
             return Truth.UNKNOWN
         return value
 
@@ -72,12 +80,12 @@ class CodeResult:
     policy: str
 
 
-def label_truth(findings: tuple[Finding, ...]) -> Truth:
-    """Asserted is TRUE, unless the record also plainly negates the same statement (the same
-    rule matched, negated): "images saved to PACS" beside "no images were saved"."""
+def label_truth(findings: tuple[Finding, ...], self_contradiction: bool = False) -> Truth:
+    """Asserted is TRUE; with ``self_contradiction``, not when the same rule also matched plainly
+    negated ("images saved to PACS" beside "no images were saved to PACS"): UNKNOWN."""
     asserted_rules = {f.rule for f in findings if f.status == ASSERTED}
     if asserted_rules:
-        negated = any(f.context == ("negated",) and f.rule in asserted_rules for f in findings)
+        negated = self_contradiction and any(f.context == ("negated",) and f.rule in asserted_rules for f in findings)
         return Truth.UNKNOWN if negated else Truth.TRUE
     return Truth.UNKNOWN if any(f.status == UNCERTAIN for f in findings) else Truth.FALSE
 

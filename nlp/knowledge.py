@@ -41,6 +41,7 @@ class LabelInfo:
     looked_for: str
     flag_effects: tuple[tuple[str, str], ...] = ()
     contradicted_by: tuple[str, ...] = ()
+    self_contradiction: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
     labels = {
         name: LabelInfo(name=name, looked_for=info["looked_for"],
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
-                        contradicted_by=tuple(info.get("contradicted_by", ())))
+                        contradicted_by=tuple(info.get("contradicted_by", ())),
+                        self_contradiction=bool(info.get("self_contradiction", False)))
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
     knowledge = Knowledge(

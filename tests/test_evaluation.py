@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlp.evaluation import Facts, Truth, decide, evaluate_criterion, truth
+from nlp.evaluation import Facts, LabelContradictions, Truth, decide, evaluate_criterion, truth
 from nlp.findings import Finding
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
@@ -14,8 +14,11 @@ def finding(label="PERMANENT_IMAGES", status="asserted", context=(), rule="r1", 
     return Finding(label, 0, start, start + 5, "saved", "Images saved.", None, context, rule, status)
 
 
-def facts(*found, claim=(), credential="unknown", contradicted_by=None):
-    return Facts.of(found, tuple(claim), credential, contradicted_by)
+ONE_FACT = {"PERMANENT_IMAGES": LabelContradictions(self_contradiction=True)}
+
+
+def facts(*found, claim=(), credential="unknown", contradictions=ONE_FACT):
+    return Facts.of(found, tuple(claim), credential, contradictions)
 
 
 def criterion(kind="required", logic=None, **kw):
@@ -48,6 +51,17 @@ def test_evaluation_same_statement_asserted_and_negated_is_uncertain():
     assert evaluate_criterion(criterion(), facts(*found), "76942", LOOKED_FOR).status == "uncertain"
 
 
+def test_evaluation_descriptive_label_is_not_contradicted_by_its_negation():
+    found = (finding(), finding(status="discounted", context=("negated",), start=20))
+    result = evaluate_criterion(criterion(), facts(*found, contradictions={}), "76942", LOOKED_FOR)
+    assert result.status == "met"
+
+
+def test_evaluation_different_statements_do_not_contradict():
+    found = (finding(rule="in-plane"), finding(status="discounted", context=("negated",), rule="out-of-plane", start=20))
+    assert evaluate_criterion(criterion(), facts(*found), "76942", LOOKED_FOR).status == "met"
+
+
 def test_evaluation_history_does_not_contradict():
     found = (finding(), finding(status="discounted", context=("historical",), start=20))
     assert evaluate_criterion(criterion(), facts(*found), "76942", LOOKED_FOR).status == "met"
@@ -55,8 +69,8 @@ def test_evaluation_history_does_not_contradict():
 
 def test_evaluation_opposing_labels_make_both_uncertain():
     found = (finding("PALPABLE_JOINT"), finding("PALPATION_NOT_POSSIBLE", rule="r2"))
-    opposed = {"PALPABLE_JOINT": ("PALPATION_NOT_POSSIBLE",), "PALPATION_NOT_POSSIBLE": ("PALPABLE_JOINT",)}
-    result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradicted_by=opposed), "77002", LOOKED_FOR)
+    opposed = {"PALPABLE_JOINT": LabelContradictions(opposed_by=("PALPATION_NOT_POSSIBLE",))}
+    result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradictions=opposed), "77002", LOOKED_FOR)
     assert result.status == "uncertain"
 
 
