@@ -74,7 +74,8 @@ class ClinicalSentences:
 
     def _is_abbreviation(self, period: Token) -> bool:
         if period.text != ".":
-            return period.text.lower().rstrip(".") in self.abbreviations
+            word = period.text.lower().rstrip(".")
+            return word in self.abbreviations or (len(word) == 1 and word.isalpha())
         before = period.nbor(-1) if period.i > 0 else None
         if before is None or before.whitespace_:
             return False
