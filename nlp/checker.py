@@ -51,7 +51,7 @@ class Checker:
     def findings(self, record: Record) -> list[Finding]:
         found: list[Finding] = []
         texts = (document.text for document in record.documents)
-        for index, (document, doc) in enumerate(zip(record.documents, self.language.pipe(texts))):
+        for index, (document, doc) in enumerate(zip(record.documents, self.language.pipe(texts), strict=True)):
             found += findings_from_document_kind(document, index, self.knowledge)
             found += findings_from_doc(doc, index, self.knowledge)
         return found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .findings import ASSERTED, UNCERTAIN, Finding
-from .policy import Criterion, Expression, Policy, labels_in
+from .policy import Criterion, Expression, Policy, labels_in, walk
 from .records import ClaimLine
 
 MAX_EVIDENCE = 6
@@ -131,12 +131,12 @@ def status_of(kind: str, value: Truth) -> str:
 
 def _basis(expression: Expression, facts: Facts) -> str | None:
     """A line saying which non-text facts the criterion read, for criteria resting on them."""
-    text = str(expression)
+    operators = {operator for operator, _ in walk(expression)}
     parts = []
-    if "claim_has" in text or "claim_units_over" in text:
+    if operators & {"claim_has", "claim_units_over"}:
         lines = ", ".join(f"{l.code}x{l.units}" if l.units > 1 else l.code for l in facts.claim) or "none"
         parts.append(f"claim lines: {lines}")
-    if "credential" in text:
+    if "credential" in operators:
         parts.append(f"provider credential: {facts.credential}")
     return "; ".join(parts) or None
 
@@ -152,7 +152,10 @@ def evaluate_criterion(criterion: Criterion, facts: Facts, code: str, labels_loo
         return result("not_applicable")
     status = status_of(criterion.kind, truth(criterion.logic, facts, code))
     labels = list(dict.fromkeys(labels_in(criterion.logic)))
-    evidence = sorted((f for label in labels for f in facts.findings.get(label, ())),
+    # A contradiction is shown from both sides: the opposing evidence joins the criterion's own.
+    shown = labels + [o for label in labels
+                      for o in facts.contradictions.get(label, LabelContradictions()).opposed_by if o in facts.findings]
+    evidence = sorted((f for label in dict.fromkeys(shown) for f in facts.findings.get(label, ())),
                       key=lambda f: (f.rank, f.document, f.start))
     looked_for = tuple(labels_looked_for[label] for label in labels if not any(
         f.status == ASSERTED for f in facts.findings.get(label, ())))

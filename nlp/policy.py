@@ -19,6 +19,7 @@ Evidence logic is a small closed language of JSON operators, checked at load tim
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -65,16 +66,20 @@ class PolicyNotFound(LookupError):
     """No policy of the record's payer was in effect on its date of service."""
 
 
+def walk(expression: Expression) -> Iterator[tuple[str, Any]]:
+    """Every (operator, argument) of an expression, depth first, in order of appearance."""
+    (operator, argument), = expression.items()
+    yield operator, argument
+    if operator in ("any", "all"):
+        for item in argument:
+            yield from walk(item)
+    elif operator == "not":
+        yield from walk(argument)
+
+
 def labels_in(expression: Expression) -> list[str]:
     """Every evidence label an expression reads, in order of appearance."""
-    (operator, argument), = expression.items()
-    if operator == "label":
-        return [argument]
-    if operator in ("any", "all"):
-        return [label for item in argument for label in labels_in(item)]
-    if operator == "not":
-        return labels_in(argument)
-    return []
+    return [argument for operator, argument in walk(expression) if operator == "label"]
 
 
 def validate_expression(expression: Any, where: str, known_labels: set[str]) -> None:
