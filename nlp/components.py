@@ -36,7 +36,7 @@ class ClinicalSentences:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
-        previous: Token | None = None
+        previous = doc[0]
         for token in doc:
             if token.i == 0:
                 token.is_sent_start = True
@@ -44,15 +44,13 @@ class ClinicalSentences:
                 token.is_sent_start = False
                 continue
             else:
-                token.is_sent_start = previous is None or self._starts(text, previous, token)
+                token.is_sent_start = self._starts(text, previous, token)
             previous = token
         return doc
 
     def _starts(self, text: str, previous: Token, token: Token) -> bool:
-        gap = text[previous.idx + len(previous.text):token.idx]
-        newlines = gap.count("\n")
-        line_start = text.rfind("\n", 0, token.idx) + 1
-        rest_of_line = text[line_start:text.find("\n", token.idx) if "\n" in text[token.idx:] else len(text)]
+        """Whether ``token`` opens a sentence, given the last non-space token before it."""
+        newlines = text.count("\n", previous.idx + len(previous.text), token.idx)
         if newlines >= 2:
             return True
         if newlines == 1:
@@ -60,13 +58,13 @@ class ClinicalSentences:
             return (
                 previous.text[-1] in TERMINAL + (":", ";")
                 or bool(self.heading_line.match(previous_line))
-                or bool(self.list_marker.match(rest_of_line.lstrip()))
+                or bool(self.list_marker.match(text, token.idx))
                 or not token.text[0].islower()
             )
-        if (previous.is_punct and self.inline_heading.match(text[token.idx:])
-                and token.text.isupper() and len(token.text) > 2):
+        if (previous.is_punct and token.text.isupper() and len(token.text) > 2
+                and self.inline_heading.match(text, token.idx)):
             return True
-        if self.list_marker.match(text[token.idx:]) and token.text.startswith("["):
+        if token.text.startswith("[") and self.list_marker.match(text, token.idx):
             return True
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)

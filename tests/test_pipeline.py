@@ -123,3 +123,15 @@ def test_pipeline_negation_stops_at_a_comma(extract):
     # medspaCy's scope overlap test misses sentence-wide terminators; ours are narrow.
     found = extract("The hip is deep and not palpable, and ultrasound could not show the joint.", "US_UNSUITABLE")
     assert statuses(found) == {"asserted"}
+
+
+def test_pipeline_list_items_are_sentences_even_indented(checker):
+    text = "Checklist:\n   [x] Images saved\n   [ ] Contrast used\n  - needle visualized"
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert sentences == ["Checklist:", "[x] Images saved", "[ ] Contrast used", "- needle visualized"]
+
+
+def test_pipeline_inline_heading_after_punctuation_starts_a_sentence(checker):
+    text = "Sterile technique was used throughout the procedure,COMPLICATIONS: None."
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert sentences[-1] == "COMPLICATIONS: None."
