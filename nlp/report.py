@@ -17,6 +17,7 @@ from .findings import Finding
 from .policy import Policy
 
 ATTENTION = ("not_met", "excluded", "uncertain")
+WIDTH = 160
 MARKS = {"not_met": "x", "excluded": "x", "uncertain": "?", "met": "+", "not_applicable": "-"}
 CSV_FIELDS = ("record", "source", "code", "billed", "decision", "criterion", "kind", "status", "citation",
               "evidence", "document", "start", "end", "context", "message", "error")
@@ -92,8 +93,11 @@ def _evidence_line(finding: Finding) -> str:
     where = f"doc {finding.document} @{finding.start}-{finding.end}"
     section = f", section {finding.section}" if finding.section else ""
     sentence = " ".join(finding.sentence.split())
-    if len(sentence) > 160:
-        sentence = sentence[:157] + "..."
+    if len(sentence) > WIDTH:
+        # Keep the evidence itself in view: a window of the sentence around it.
+        at = max(sentence.find(" ".join(finding.text.split())), 0)
+        start = max(0, min(at - WIDTH // 3, len(sentence) - WIDTH))
+        sentence = ("..." if start else "") + sentence[start:start + WIDTH] + ("..." if start + WIDTH < len(sentence) else "")
     return f'"{sentence}" ({where}{section}{flags})'
 
 
