@@ -5,10 +5,10 @@ from ``pipelines/``.
   default) costs about 100 ms per note here and spaCy's rule sentencizer knows nothing of
   headings, lists and checkboxes; this splitter reads both punctuation and line layout in
   one pass (about as fast as the rule sentencizer).
-- ``guidecheck_evidence_filter``: keeps a target span only when its sentence satisfies the
-  rule's ``sentence_requires`` / ``sentence_excludes`` (rule metadata), so a rule can be
-  anchored on a short phrase that ConText can negate ("saved") yet demand the sentence be
-  about the right thing ("images").
+- ``guidecheck_evidence``: the target rules, matched with medspaCy's matcher, kept only when
+  their sentence satisfies the rule's ``sentence_requires`` / ``sentence_excludes``, so a rule
+  can be anchored on a short phrase that ConText can negate ("saved") yet demand the sentence
+  be about the right thing ("images").
 """
 
 
@@ -19,7 +19,10 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from .knowledge import read_json
+from medspacy.common.medspacy_matcher import MedspacyMatcher
+from medspacy.target_matcher import TargetRule
+
+from .knowledge import load_knowledge, read_json
 
 SPAN_GROUP = "medspacy_spans"
 TERMINAL = (".", "?", "!")
@@ -91,9 +94,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def sentence_allows(span: Span) -> bool:
-    rule = span._.target_rule
-    metadata = (rule.metadata if rule is not None else None) or {}
+def sentence_allows(span: Span, metadata: dict) -> bool:
     sentence = span.sent.text
     requires = metadata.get("sentence_requires")
     excludes = metadata.get("sentence_excludes")
@@ -102,21 +103,38 @@ def sentence_allows(span: Span) -> bool:
     return not (excludes and _regex(excludes).search(sentence))
 
 
-class EvidenceFilter:
-    """Drops target spans whose sentence does not satisfy their rule, and exact duplicates."""
+class EvidenceMatcher:
+    """Target rules in medspaCy's format, matched with medspaCy's matcher, written as evidence
+    spans whose ``kb_id_`` names the rule that made them.
+
+    medspaCy's TargetMatcher records the rule in ``span._.target_rule``, but spaCy 3.7 keys span
+    extensions by offsets alone: when two rules of different labels match the same words
+    ("hypoechoic" is both a finding and a sign that the region was evaluated), both spans
+    report the last rule, with its sentence conditions. The rule name on the span itself
+    cannot be confused. A span is kept only when its sentence satisfies the rule's
+    ``sentence_requires`` / ``sentence_excludes`` (rule metadata).
+    """
+
+    def __init__(self, nlp: Language, rules: tuple[TargetRule, ...]) -> None:
+        self.vocab = nlp.vocab
+        self.matcher = MedspacyMatcher(nlp, name="guidecheck_evidence", phrase_matcher_attr="LOWER", prune=False)
+        self.matcher.add(list(rules))
 
     def __call__(self, doc: Doc) -> Doc:
         kept, seen = [], set()
-        for span in doc.spans.get(SPAN_GROUP, []):
-            key = (span.label_, span.start, span.end)
-            if key in seen or not sentence_allows(span):
+        for match_id, start, end in self.matcher(doc):
+            rule = self.matcher.rule_map[self.vocab.strings[match_id]]
+            key = (rule.category, start, end)
+            if key in seen:
                 continue
-            seen.add(key)
-            kept.append(span)
-        doc.spans[SPAN_GROUP] = kept
+            span = Span(doc, start, end, label=rule.category, kb_id=rule.literal)
+            if sentence_allows(span, rule.metadata or {}):
+                seen.add(key)
+                kept.append(span)
+        doc.spans[SPAN_GROUP] = sorted(kept, key=lambda s: (s.start, s.end, s.label_))
         return doc
 
 
-@Language.factory("guidecheck_evidence_filter")
-def make_evidence_filter(nlp: Language, name: str) -> EvidenceFilter:
-    return EvidenceFilter()
+@Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
+def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
+    return EvidenceMatcher(nlp, load_knowledge(pipelines_dir).target_rules)

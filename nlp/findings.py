@@ -68,7 +68,6 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
     found = []
     for span in doc.spans.get(SPAN_GROUP, []):
         flags = _flags(span, knowledge)
-        rule = span._.target_rule
         found.append(Finding(
             label=span.label_,
             document=document_index,
@@ -78,7 +77,7 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
             sentence=span.sent.text.strip(),
             section=span[0]._.section_category,
             context=flags,
-            rule=rule.literal if rule is not None else "unknown",
+            rule=span.kb_id_,
             status=assertion_status(span.label_, flags, knowledge),
         ))
     return found

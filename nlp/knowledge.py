@@ -119,7 +119,6 @@ def expand_macros(pattern: str, vocabularies: dict[str, tuple[str, ...]], where:
 def load_target_rules(directory: Path, vocabularies: dict[str, tuple[str, ...]]) -> tuple[TargetRule, ...]:
     rules = []
     seen: set[str] = set()
-    patterns: dict[str, str] = {}
     for path in sorted((directory / "targets").glob("*.json")):
         for item in read_json(path).get("target_rules", []):
             where = f"{path.name}: rule {item.get('literal')!r}"
@@ -130,10 +129,6 @@ def load_target_rules(directory: Path, vocabularies: dict[str, tuple[str, ...]])
             if isinstance(item.get("pattern"), str):
                 item["pattern"] = expand_macros(item["pattern"], vocabularies, where)
                 _compile(item["pattern"], where)
-                # medspaCy keys regex rules by pattern: two rules with one pattern share one rule.
-                if item["pattern"] in patterns:
-                    raise KnowledgeError(f"{where}: same pattern as rule {patterns[item['pattern']]!r}")
-                patterns[item["pattern"]] = item["literal"]
             metadata = dict(item.get("metadata") or {})
             for key in ("sentence_requires", "sentence_excludes"):
                 if key in metadata:

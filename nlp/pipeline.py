@@ -1,9 +1,9 @@
 """Building the medspaCy pipeline from ``pipelines/``.
 
 Order matters: sentences first (ConText raises E030 without them), sections next, then the
-target matcher writes evidence spans to a span group (not ``doc.ents``: one phrase may be
-evidence of two things, "knee aspiration" is both a knee and a joint procedure), the filter
-drops spans whose sentence fails their rule, and ConText marks what is left.
+evidence matcher writes target-rule spans to a span group (not ``doc.ents``: one phrase may be
+evidence of two things, "knee aspiration" is both a knee and a joint procedure), and ConText
+marks them.
 
 medspaCy components keep their rules as added objects, so the pipeline is rebuilt from the
 data at run time, never pickled; ``nlp.pipe(n_process=2)`` fails here (E871) for that reason.
@@ -32,12 +32,7 @@ def build_language(knowledge: Knowledge) -> Language:
                 "input_span_type": "group", "span_group_name": SPAN_GROUP},
     )
     sectionizer.add(list(knowledge.section_rules))
-    matcher = language.add_pipe(
-        "medspacy_target_matcher",
-        config={"rules": None, "result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
-    )
-    matcher.add(list(knowledge.target_rules))
-    language.add_pipe("guidecheck_evidence_filter")
+    language.add_pipe("guidecheck_evidence", config={"pipelines_dir": str(knowledge.directory)})
     context = language.add_pipe(
         "medspacy_context",
         config={"rules": None, "span_attrs": None, "input_span_type": "group", "span_group_name": SPAN_GROUP},

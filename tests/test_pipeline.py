@@ -20,8 +20,7 @@ def statuses(found):
 
 def test_pipeline_components_in_order(checker):
     assert checker.language.pipe_names == [
-        "guidecheck_sentences", "medspacy_sectionizer", "medspacy_target_matcher",
-        "guidecheck_evidence_filter", "medspacy_context"]
+        "guidecheck_sentences", "medspacy_sectionizer", "guidecheck_evidence", "medspacy_context"]
 
 
 def test_pipeline_asserted_statement(extract):
@@ -135,3 +134,9 @@ def test_pipeline_inline_heading_after_punctuation_starts_a_sentence(checker):
     text = "Sterile technique was used throughout the procedure,COMPLICATIONS: None."
     sentences = [s.text.strip() for s in checker.language(text).sents]
     assert sentences[-1] == "COMPLICATIONS: None."
+
+
+def test_pipeline_one_phrase_two_labels_keep_their_own_rules(checker):
+    doc = checker.language("Ultrasound shows a hypoechoic collection.")
+    rules = {(s.label_, s.kb_id_) for s in doc.spans["medspacy_spans"] if s.text == "hypoechoic"}
+    assert rules == {("INTERPRETATION", "echo-finding"), ("REGION_EVALUATED", "echo-description")}
