@@ -47,7 +47,22 @@ def assertion_status(label: str, flags: tuple[str, ...], knowledge: Knowledge) -
     return ASSERTED
 
 
-def _flags(span: Span, knowledge: Knowledge) -> tuple[str, ...]:
+def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]:
+    """(start token, end token, ConText category) of each block, such as copied-forward text:
+    a block runs from its opening section over any headings inside it to its closing section."""
+    blocks, open_block = [], None
+    for section in doc._.sections:
+        if open_block is not None and section.category == open_block[1]["until"]:
+            blocks.append((open_block[0], section.title_start, open_block[1]["context"]))
+            open_block = None
+        elif open_block is None and section.category in knowledge.section_blocks:
+            open_block = (section.title_start, knowledge.section_blocks[section.category])
+    if open_block is not None:
+        blocks.append((open_block[0], len(doc), open_block[1]["context"]))
+    return blocks
+
+
+def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]]) -> tuple[str, ...]:
     """Context flags from ConText modifiers and from the section. A modifier inside the target
     itself ("ultrasound was not suitable") is part of what the target means, not a negation of it."""
     flags = set()
@@ -61,13 +76,15 @@ def _flags(span: Span, knowledge: Knowledge) -> tuple[str, ...]:
     section = span[0]._.section_category
     if section in knowledge.section_context:
         flags.add(knowledge.assertion[knowledge.section_context[section]]["flag"])
+    flags.update(knowledge.assertion[category]["flag"] for start, end, category in blocks if start <= span.start < end)
     return tuple(sorted(flags))
 
 
 def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
     found = []
+    blocks = block_contexts(doc, knowledge)
     for span in doc.spans.get(SPAN_GROUP, []):
-        flags = _flags(span, knowledge)
+        flags = _flags(span, knowledge, blocks)
         found.append(Finding(
             label=span.label_,
             document=document_index,

@@ -53,6 +53,7 @@ class Knowledge:
     sentence_config: dict[str, Any]
     assertion: dict[str, dict[str, str]]
     section_context: dict[str, str]
+    section_blocks: dict[str, dict[str, str]]
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     vocabularies: dict[str, tuple[str, ...]]
@@ -179,6 +180,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         sentence_config=read_json(directory / "sentences.json"),
         assertion=read_json(directory / "assertion.json")["categories"],
         section_context=read_json(directory / "section_context.json")["sections"],
+        section_blocks=read_json(directory / "section_context.json").get("blocks", {}),
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
         vocabularies=vocabularies,
@@ -197,6 +199,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     categories = {rule.category for rule in knowledge.context_rules} - {"TERMINATE", "PSEUDO"}
     if categories - set(knowledge.assertion):
         raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")
-    for section, category in knowledge.section_context.items():
+    block_contexts = {(name, block["context"]) for name, block in knowledge.section_blocks.items()}
+    for section, category in list(knowledge.section_context.items()) + sorted(block_contexts):
         if category not in knowledge.assertion:
             raise KnowledgeError(f"section_context.json: section {section!r} names unknown category {category!r}")

@@ -140,3 +140,54 @@ def test_pipeline_one_phrase_two_labels_keep_their_own_rules(checker):
     doc = checker.language("Ultrasound shows a hypoechoic collection.")
     rules = {(s.label_, s.kb_id_) for s in doc.spans["medspacy_spans"] if s.text == "hypoechoic"}
     assert rules == {("INTERPRETATION", "echo-finding"), ("REGION_EVALUATED", "echo-description")}
+
+
+def test_pipeline_copied_forward_block_is_historical_across_its_headings(extract):
+    text = ("Repeat injection today.\n---- copied from 08/14/2023 visit ----\nExam: tense effusion, landmarks not palpable.\n"
+            "---- end copied text ----\nToday: knee unremarkable.")
+    found = extract(text, "PALPATION_NOT_POSSIBLE")
+    assert found and all("historical" in f.context for f in found)
+
+
+def test_pipeline_text_after_a_copied_block_is_current(extract):
+    text = "---- copied from prior note ----\nOld text.\n---- end copied text ----\nImages saved to PACS."
+    assert statuses(extract(text, "PERMANENT_IMAGES")) == {"asserted"}
+
+
+def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
+    assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
+
+
+def test_pipeline_lumbar_facet_is_the_spine(extract):
+    assert statuses(extract("Right L4-5 lumbar facet injection under fluoroscopy.", "SPINE_PROCEDURE")) == {"asserted"}
+
+
+@pytest.mark.parametrize("text", [
+    "Reason for US guidance: the nerve crosses the compartment and a blind injection misses the subsheath.",
+    "Why ultrasound guidance was needed: the sheath sits deep to a thick deltoid.",
+])
+def test_pipeline_labelled_reason_field(extract, text):
+    assert statuses(extract(text, "IMAGING_REASON")) == {"asserted"}
+
+
+def test_pipeline_boilerplate_reason_field_is_not_a_reason(extract):
+    assert extract("Reason for image guidance: to ensure accurate needle placement", "IMAGING_REASON") == []
+
+
+@pytest.mark.parametrize("text", [
+    "ULTRASOUND NOT USED - PLATE AND SCREWS CAUSE ARTIFACT THAT OBSCURES THE JOINT ON US.",
+    "Ultrasound was considered but heterotopic ossification casts acoustic shadowing over the joint.",
+    "The lesion is intraosseous and therefore not accessible to ultrasound.",
+    "Our ultrasound machine was at the satellite clinic today so it was not available.",
+])
+def test_pipeline_ultrasound_unsuitable_phrasings(extract, text):
+    assert statuses(extract(text, "US_UNSUITABLE")) == {"asserted"}
+
+
+def test_pipeline_radiograph_views_today_are_other_imaging(extract):
+    text = "AP pelvis and frog-leg lateral views of the right hip obtained in clinic today."
+    assert statuses(extract(text, "OTHER_IMAGING")) == {"asserted"}
+
+
+def test_pipeline_fluoroscopic_views_are_not_other_imaging(extract):
+    assert extract("AP and lateral fluoroscopic views were obtained to confirm the needle.", "OTHER_IMAGING") == []
