@@ -9,7 +9,7 @@ from nlp.scoring import score
 
 ANNOTATED = Path(__file__).resolve().parent.parent / "annotated_notes"
 # The floor ratchets up as the rules improve; issue 2 asks for 0.95.
-DECISION_ACCURACY_FLOOR = 0.80
+DECISION_ACCURACY_FLOOR = 0.95
 CRITERION_ACCURACY_FLOOR = 0.95
 
 

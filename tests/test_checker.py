@@ -135,3 +135,9 @@ def test_checker_radiology_report_document_is_a_separate_report(checker):
         Document(text="ULTRASOUND LEFT WRIST\nFINDINGS: 1.8 cm anechoic ganglion.", kind="radiology_report")))
     with_report = statuses(checker.check(r), "76942")[0]
     assert without["76942.separate_report"] == "not_met" and with_report["76942.separate_report"] == "met"
+
+
+def test_checker_physician_present_then_called_away_is_uncertain(checker):
+    text = FOREIGN_BODY + "Radiologist present in room: Yes.\nAddendum: Dr. Moss was called away before the fluoroscopy began.\n"
+    criteria, decision = statuses(checker.check(record(text, "76000")), "76000")
+    assert criteria["76000.physician_in_room"] == "uncertain" and decision == "review"

@@ -146,7 +146,7 @@ def test_pipeline_copied_forward_block_is_historical_across_its_headings(extract
     text = ("Repeat injection today.\n---- copied from 08/14/2023 visit ----\nExam: tense effusion, landmarks not palpable.\n"
             "---- end copied text ----\nToday: knee unremarkable.")
     found = extract(text, "PALPATION_NOT_POSSIBLE")
-    assert found and all("historical" in f.context for f in found)
+    assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
 
 
 def test_pipeline_text_after_a_copied_block_is_current(extract):
@@ -191,3 +191,12 @@ def test_pipeline_radiograph_views_today_are_other_imaging(extract):
 
 def test_pipeline_fluoroscopic_views_are_not_other_imaging(extract):
     assert extract("AP and lateral fluoroscopic views were obtained to confirm the needle.", "OTHER_IMAGING") == []
+
+
+def test_pipeline_physician_called_away(extract):
+    text = "Dr. Ilves was called out to an urgent consult before the exam started."
+    assert statuses(extract(text, "PHYSICIAN_ABSENT")) == {"asserted"}
+
+
+def test_pipeline_landmarks_palpable_field_no(extract):
+    assert statuses(extract("Landmarks palpable: No", "PALPATION_NOT_POSSIBLE")) == {"asserted"}
