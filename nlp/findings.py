@@ -107,7 +107,7 @@ def findings_from_document_kind(document: Document, document_index: int, knowled
     return [
         Finding(
             label=item["label"], document=document_index, start=start, end=start + len(first_line),
-            text=document.title or first_line, sentence=first_line, section=None, context=(),
+            text=first_line, sentence=first_line, section=None, context=(),
             rule=item["rule"], status=ASSERTED,
         )
         for item in knowledge.document_kinds.get(document.kind, ())

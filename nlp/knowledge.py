@@ -59,14 +59,13 @@ class Knowledge:
     vocabularies: dict[str, tuple[str, ...]]
 
     def credential_class(self, credential: str | None) -> str:
-        """'physician', 'npp', 'unknown' (none given) or 'other', from the credential vocabularies."""
+        """'physician', 'npp', 'unknown' (none given) or 'other', from the credential
+        vocabularies; "MD, PhD", "PA-C" and "Nurse Practitioner" are all recognised."""
         if not credential or not credential.strip():
             return "unknown"
-        words = {w.strip(" .,;()").lower() for w in re.split(r"[,/;]|\s(?=[A-Z])", credential) if w.strip()}
-        words.add(credential.strip(" .").lower())
+        parts = {_normal(part) for part in re.split(r"[,/;]", credential)} | {_normal(credential)}
         for cls, vocabulary in (("npp", "credentials_npp"), ("physician", "credentials_physician")):
-            terms = {t.lower().strip(".") for t in self.vocabularies.get(vocabulary, ())}
-            if words & terms or {w.replace(".", "") for w in words} & {t.replace(".", "") for t in terms}:
+            if parts & {_normal(term) for term in self.vocabularies.get(vocabulary, ())}:
                 return cls
         return "other"
 
@@ -79,6 +78,10 @@ class Knowledge:
             if category["flag"] == flag:
                 return category["effect"]
         return "none"
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[.\s]", "", text.lower())
 
 
 def read_json(path: Path) -> Any:

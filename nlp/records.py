@@ -96,7 +96,7 @@ _VALIDATOR = _validator()
 
 
 def schema_errors(data: Any) -> list[tuple[str, str]]:
-    """(field path, message) for every schema violation, most specific first."""
+    """(field path, message) for every schema violation, in field order."""
     found = []
     for error in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(part) for part in error.absolute_path) or "(record)"
@@ -242,12 +242,14 @@ def _read_file(path: Path, defaults: NoteDefaults) -> Iterator[Record | RecordEr
 
 
 def _read_stdin() -> Iterator[Record | RecordError]:
+    """One JSON value (a record or an array) if the whole input parses as one; else JSON Lines."""
     text = sys.stdin.read()
-    stripped = text.lstrip()
-    # A JSON array or a single pretty-printed object is one document; anything else is JSON Lines.
-    whole = stripped.startswith("[") or (stripped.startswith("{") and "\n" in stripped.rstrip()
-                                         and not stripped.splitlines()[0].rstrip().endswith("}"))
-    yield from _records_from_json_text(text, "<stdin>", one_per_line=not whole)
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        yield from _records_from_json_text(text, "<stdin>", one_per_line=True)
+        return
+    yield from _records_from_json_text(text, "<stdin>", one_per_line=False)
 
 
 def read_records(paths: Iterable[str], defaults: NoteDefaults | None = None) -> Iterator[Record | RecordError]:
