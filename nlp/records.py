@@ -242,14 +242,15 @@ def _read_file(path: Path, defaults: NoteDefaults) -> Iterator[Record | RecordEr
 
 
 def _read_stdin() -> Iterator[Record | RecordError]:
-    """One JSON value (a record or an array) if the whole input parses as one; else JSON Lines."""
+    """A JSON array or a pretty-printed record is one JSON value; anything else is JSON Lines
+    (so a record on one line keeps its line number)."""
     text = sys.stdin.read()
     try:
-        json.loads(text)
+        whole = json.loads(text)
+        one_value = isinstance(whole, list) or len([line for line in text.splitlines() if line.strip()]) > 1
     except json.JSONDecodeError:
-        yield from _records_from_json_text(text, "<stdin>", one_per_line=True)
-        return
-    yield from _records_from_json_text(text, "<stdin>", one_per_line=False)
+        one_value = False
+    yield from _records_from_json_text(text, "<stdin>", one_per_line=not one_value)
 
 
 def read_records(paths: Iterable[str], defaults: NoteDefaults | None = None) -> Iterator[Record | RecordError]:
