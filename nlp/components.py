@@ -38,6 +38,8 @@ class ClinicalSentences:
         self.inline_heading = re.compile(config["inline_heading"])
 
     def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
         text = doc.text
         previous = doc[0]
         for token in doc:

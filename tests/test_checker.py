@@ -141,3 +141,9 @@ def test_checker_physician_present_then_called_away_is_uncertain(checker):
     text = FOREIGN_BODY + "Radiologist present in room: Yes.\nAddendum: Dr. Moss was called away before the fluoroscopy began.\n"
     criteria, decision = statuses(checker.check(record(text, "76000")), "76000")
     assert criteria["76000.physician_in_room"] == "uncertain" and decision == "review"
+
+
+@pytest.mark.parametrize("text", ["", "  \n\n ", "\x00 [ ] : \ufffd", "A" * 100_000])
+def test_checker_odd_text_is_checked_not_crashed(checker, text):
+    result = checker.check(record(text, "76942"))
+    assert result.error is None and [r.code for r in result.results] == ["76942"]
