@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import PIPELINES_DIR, __version__
-from .records import NoteDefaults, RecordError, parse_codes_option, parse_date, read_records
+from .records import NoteDefaults, Record, RecordError, parse_codes_option, parse_date, read_records
 
 app = typer.Typer(
     help="Check encounter records for the documentation that image-guided needle placement "
@@ -78,12 +78,11 @@ def check(
     from .report import csv_header, to_csv, to_json_line, to_text
 
     try:
-        defaults = NoteDefaults(
-            codes=parse_codes_option(codes), credential=credential, specialty=specialty,
+        defaults = NoteDefaults(Record(
+            id="", documents=(), codes=parse_codes_option(codes), credential=credential, specialty=specialty,
             place_of_service=place_of_service,
-            date_of_service=parse_date(date_of_service) if date_of_service else None,
-            payer=payer, kind=kind.value,
-        )
+            date_of_service=parse_date(date_of_service) if date_of_service else None, payer=payer,
+        ), kind=kind.value)
     except ValueError as error:
         raise typer.BadParameter(f"--codes or --date-of-service: {error}") from error
     checker = Checker(pipelines)

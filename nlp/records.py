@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -76,14 +76,10 @@ class RecordError:
 
 @dataclass(frozen=True)
 class NoteDefaults:
-    """Record fields for plain-text notes, which carry only the document text."""
+    """What a plain-text note, which carries only its text, takes from elsewhere: the record
+    fields (a Record with no id or documents yet) and the kind of its one document."""
 
-    codes: tuple[ClaimLine, ...] = ()
-    credential: str | None = None
-    specialty: str | None = None
-    place_of_service: str | None = None
-    date_of_service: date | None = None
-    payer: str | None = None
+    fields: Record = Record(id="", documents=())
     kind: str = "other"
 
 
@@ -213,17 +209,7 @@ def _read_text(path: Path) -> str | RecordError:
 def note_record(text: str, record_id: str, source: str, defaults: NoteDefaults) -> Record | RecordError:
     if not text.strip():
         return RecordError(source=source, id=record_id, field="documents.0.text", message="the note is empty")
-    return Record(
-        id=record_id,
-        documents=(Document(text=text, kind=defaults.kind),),
-        codes=defaults.codes,
-        credential=defaults.credential,
-        specialty=defaults.specialty,
-        place_of_service=defaults.place_of_service,
-        date_of_service=defaults.date_of_service,
-        payer=defaults.payer,
-        source=source,
-    )
+    return replace(defaults.fields, id=record_id, documents=(Document(text=text, kind=defaults.kind),), source=source)
 
 
 def _read_file(path: Path, defaults: NoteDefaults) -> Iterator[Record | RecordError]:

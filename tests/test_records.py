@@ -113,8 +113,9 @@ def test_records_stdin_pretty_printed_object(monkeypatch):
 
 def test_records_txt_note_takes_stem_and_defaults(write):
     path = write("knee-aspiration.txt", NOTE)
-    defaults = NoteDefaults(codes=parse_codes_option("77002,20610") + parse_codes_option("76942x2"),
-                            credential="PA-C", date_of_service=date(2024, 6, 3), payer="ash", kind="procedure_note")
+    fields = Record(id="", documents=(), codes=parse_codes_option("77002,20610") + parse_codes_option("76942x2"),
+                    credential="PA-C", date_of_service=date(2024, 6, 3), payer="ash")
+    defaults = NoteDefaults(fields, kind="procedure_note")
     (record,) = read(path, defaults=defaults)
     assert record.id == "knee-aspiration" and record.source == str(path)
     assert record.codes == (ClaimLine("77002"), ClaimLine("20610"), ClaimLine("76942", units=2))
