@@ -17,6 +17,7 @@ from .coding import Suggestion, load_coding
 from .evaluation import CodeResult, Facts, LabelContradictions, evaluate_code
 from .findings import Finding, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
+from .model import MODELS_DIR
 from .pipeline import build_language
 from .policy import PolicyNotFound, load_policies, select_policies
 from .records import Record, RecordError
@@ -35,12 +36,14 @@ class RecordResult:
 
 
 class Checker:
-    """Holds the pipeline and the policies, built once from ``pipelines/``."""
+    """Holds the pipeline and the policies, built once from ``pipelines/`` (and the evidence
+    model from ``models/`` when one is there; ``models_dir=None`` runs on rules alone)."""
 
-    def __init__(self, pipelines_dir: Path | str = PIPELINES_DIR) -> None:
+    def __init__(self, pipelines_dir: Path | str = PIPELINES_DIR, models_dir: Path | str | None = MODELS_DIR) -> None:
         directory = Path(pipelines_dir)
         self.knowledge = load_knowledge(directory)
-        self.language = build_language(self.knowledge)
+        self.language = build_language(self.knowledge, Path(models_dir) if models_dir is not None else None)
+        self.uses_model = "guidecheck_evidence_model" in self.language.pipe_names
         labels = set(self.knowledge.labels)
         self.policies = load_policies(self.knowledge.directory, labels)
         self.coding = load_coding(self.knowledge.directory, labels)

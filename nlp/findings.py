@@ -13,9 +13,11 @@ from spacy.tokens import Doc, Span
 
 from .components import SPAN_GROUP
 from .knowledge import Knowledge
+from .model import RULE_NAME as MODEL_RULE  # (importing it registers the Doc extension the model writes)
 from .records import Document
 
 ASSERTED, UNCERTAIN, DISCOUNTED = "asserted", "uncertain", "discounted"
+LOW_CONFIDENCE = "low_confidence"  # model evidence scored between the 'uncertain' and 'accept' bands
 _RANK = {ASSERTED: 0, UNCERTAIN: 1, DISCOUNTED: 2}
 
 
@@ -31,6 +33,7 @@ class Finding:
     context: tuple[str, ...]
     rule: str
     status: str
+    score: float | None = None  # the model's probability, for model evidence
 
     @property
     def rank(self) -> int:
@@ -62,10 +65,11 @@ def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]
     return blocks
 
 
-def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]]) -> tuple[str, ...]:
-    """Context flags from ConText modifiers and from the section. A modifier inside the target
-    itself ("ultrasound was not suitable") is part of what the target means, not a negation of it."""
-    flags = set()
+def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]], confident: bool) -> tuple[str, ...]:
+    """Context flags from ConText modifiers, the section, and the model's confidence. A modifier
+    inside the target itself ("ultrasound was not suitable") is part of what the target means,
+    not a negation of it (a model's sentence span read the whole sentence, negation included)."""
+    flags = {LOW_CONFIDENCE} if not confident else set()
     for modifier in span._.modifiers:
         category = knowledge.assertion.get(modifier.category)
         if category is None:
@@ -83,8 +87,11 @@ def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]])
 def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
     found = []
     blocks = block_contexts(doc, knowledge)
+    scores = doc._.evidence_scores or {}
     for span in doc.spans.get(SPAN_GROUP, []):
-        flags = _flags(span, knowledge, blocks)
+        key = (span.start_char, span.end_char, span.label_)
+        score, confident = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True)
+        flags = _flags(span, knowledge, blocks, confident)
         found.append(Finding(
             label=span.label_,
             document=document_index,
@@ -96,6 +103,7 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
             context=flags,
             rule=span.kb_id_,
             status=assertion_status(span.label_, flags, knowledge),
+            score=score,
         ))
     return found
 

@@ -11,6 +11,8 @@ data at run time, never pickled; ``nlp.pipe(n_process=2)`` fails here (E871) for
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import spacy
 from medspacy.custom_tokenizer import create_medspacy_tokenizer
 from spacy.language import Language
@@ -20,9 +22,12 @@ import medspacy  # noqa: F401  (registers medSpaCy's factories)
 from . import components  # noqa: F401  (registers guidecheck's factories)
 from .components import SPAN_GROUP
 from .knowledge import Knowledge
+from .model import ARTIFACT
 
 
-def build_language(knowledge: Knowledge) -> Language:
+def build_language(knowledge: Knowledge, models_dir: Path | None = None) -> Language:
+    """Rules only, unless ``models_dir`` holds a trained evidence model: its sentence spans join
+    the rules' before ConText, so context judges both alike."""
     language = spacy.blank("en")
     language.tokenizer = create_medspacy_tokenizer(language)
     language.add_pipe("guidecheck_sentences", config={"pipelines_dir": str(knowledge.directory)})
@@ -33,6 +38,9 @@ def build_language(knowledge: Knowledge) -> Language:
     )
     sectionizer.add(list(knowledge.section_rules))
     language.add_pipe("guidecheck_evidence", config={"pipelines_dir": str(knowledge.directory)})
+    if models_dir is not None and (Path(models_dir) / ARTIFACT).exists():
+        language.add_pipe("guidecheck_evidence_model",
+                          config={"models_dir": str(models_dir), "pipelines_dir": str(knowledge.directory)})
     context = language.add_pipe(
         "medspacy_context",
         config={"rules": None, "span_attrs": None, "input_span_type": "group", "span_group_name": SPAN_GROUP},

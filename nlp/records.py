@@ -41,6 +41,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class GoldSpan:
+    """One annotated mention of evidence (annotated_notes/README.md, ``expected_evidence``)."""
+
+    document: int
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
 class Record:
     id: str
     documents: tuple[Document, ...]
@@ -51,6 +61,7 @@ class Record:
     date_of_service: date | None = None
     payer: str | None = None
     expected: dict[str, Any] | None = None
+    expected_evidence: tuple[GoldSpan, ...] | None = None
     source: str = ""
 
     @property
@@ -153,6 +164,9 @@ def record_from_dict(data: Any, source: str) -> Record | RecordError:
             dos = parse_date(data["date_of_service"])
         except ValueError as error:
             return RecordError(source=source, id=record_id, field="date_of_service", message=str(error))
+    spans = gold_spans(data)
+    if isinstance(spans, RecordError):
+        return replace(spans, source=source, id=record_id)
     provider = data.get("provider") or {}
     return Record(
         id=data["id"],
@@ -167,8 +181,37 @@ def record_from_dict(data: Any, source: str) -> Record | RecordError:
         date_of_service=dos,
         payer=data.get("payer"),
         expected=data.get("expected"),
+        expected_evidence=spans,
         source=source,
     )
+
+
+def gold_spans(data: dict[str, Any]) -> tuple[GoldSpan, ...] | RecordError | None:
+    """The record schema leaves ``expected_evidence`` to the annotation guide, so it is checked
+    here: offsets inside their document, and ``text``, when given, the very slice they name."""
+    if "expected_evidence" not in data:
+        return None
+    items = data["expected_evidence"]
+    if not isinstance(items, list):
+        return RecordError(source="", field="expected_evidence", message="must be an array of spans")
+    spans = []
+    for index, item in enumerate(items):
+        field = f"expected_evidence.{index}"
+        try:
+            span = GoldSpan(document=item["document"], start=item["start"], end=item["end"], label=item["label"])
+        except (KeyError, TypeError):
+            return RecordError(source="", field=field, message="a span needs document, start, end and label")
+        if not all(isinstance(v, int) for v in (span.document, span.start, span.end)) or not isinstance(span.label, str):
+            return RecordError(source="", field=field, message="document, start and end must be integers, label a string")
+        if not 0 <= span.document < len(data["documents"]):
+            return RecordError(source="", field=field, message=f"no document {span.document}")
+        text = data["documents"][span.document]["text"]
+        if not 0 <= span.start < span.end <= len(text):
+            return RecordError(source="", field=field, message=f"offsets {span.start}-{span.end} outside the text ({len(text)} characters)")
+        if "text" in item and text[span.start:span.end] != item["text"]:
+            return RecordError(source="", field=field, message=f"text does not match offsets {span.start}-{span.end}")
+        spans.append(span)
+    return tuple(spans)
 
 
 def _records_from_json_text(text: str, name: str, one_per_line: bool) -> Iterator[Record | RecordError]:

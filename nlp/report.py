@@ -28,6 +28,7 @@ def evidence_json(finding: Finding) -> dict[str, Any]:
         "document": finding.document, "start": finding.start, "end": finding.end, "text": finding.text,
         "sentence": finding.sentence, "section": finding.section, "label": finding.label,
         "context": list(finding.context), "status": finding.status, "rule": finding.rule,
+        "score": finding.score,
     }
 
 
@@ -92,13 +93,14 @@ def _evidence_line(finding: Finding) -> str:
     flags = f"; {', '.join(finding.context)}" if finding.context else ""
     where = f"doc {finding.document} @{finding.start}-{finding.end}"
     section = f", section {finding.section}" if finding.section else ""
+    source = f", model p={finding.score:.2f}" if finding.score is not None else ""
     sentence = " ".join(finding.sentence.split())
     if len(sentence) > WIDTH:
         # Keep the evidence itself in view: a window of the sentence around it.
         at = max(sentence.find(" ".join(finding.text.split())), 0)
         start = max(0, min(at - WIDTH // 3, len(sentence) - WIDTH))
         sentence = ("..." if start else "") + sentence[start:start + WIDTH] + ("..." if start + WIDTH < len(sentence) else "")
-    return f'"{sentence}" ({where}{section}{flags})'
+    return f'"{sentence}" ({where}{section}{source}{flags})'
 
 
 def _code_text(code: CodeResult) -> list[str]:

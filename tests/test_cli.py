@@ -259,7 +259,7 @@ def test_cli_validate_invalid_json_names_file_and_line(runner, write):
     assert result.exit_code == 2 and f"invalid: {path}:2: invalid JSON" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["explain"], ["validate"]])
+@pytest.mark.parametrize("command", [[], ["check"], ["explain"], ["validate"], ["evaluate"], ["train"]])
 def test_cli_help(runner, command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout
@@ -277,3 +277,35 @@ def test_cli_note_text_not_logged(runner, write, caplog):
     assert "1 record(s) could not be checked" in caplog.text  # the logs are captured
     assert marker not in caplog.text
     assert marker not in result.stderr
+
+
+def _gold(record: dict, decision: str) -> dict:
+    return dict(record, expected={code: {"decision": decision} for code in ("77002",)})
+
+
+def test_cli_evaluate_text_reports_accuracy_and_the_miss(runner, write):
+    path = write("gold.jsonl", [_gold(HIP, "fail")])
+    result = runner.invoke(app, ["evaluate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "decision accuracy        0.000  (0/1)" in result.stdout
+    assert "hip-77002 77002: gold fail, checker pass" in result.stdout
+
+
+def test_cli_evaluate_json_for_scripts(runner, write):
+    path = write("gold.jsonl", [_gold(HIP, "pass")])
+    result = runner.invoke(app, ["evaluate", str(path), "--format", "json"])
+    data = json.loads(result.stdout)
+    assert (data["decision_accuracy"], data["pass_precision"], data["fail_recall"]) == (1.0, 1.0, None)
+
+
+def test_cli_evaluate_bad_record_is_named_and_exits_2(runner, write):
+    path = write("gold.jsonl", "{\"id\": \"x\"}\n" + json.dumps(_gold(HIP, "pass")) + "\n")
+    result = runner.invoke(app, ["evaluate", str(path)])
+    assert result.exit_code == 2 and f"{path}:1" in result.stderr and "(1/1)" in result.stdout
+
+
+def test_cli_train_without_spans_is_a_clear_error(runner, write, tmp_path):
+    path = write("gold.jsonl", [_gold(HIP, "pass")])
+    result = runner.invoke(app, ["train", "--train", str(path), "--dev", str(path), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "no record carries expected_evidence" in result.stderr
+    assert not (tmp_path / "m").exists()

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from nlp.records import ClaimLine, NoteDefaults, Record, RecordError, parse_codes_option, read_records
+from nlp.records import ClaimLine, NoteDefaults, Record, RecordError, parse_codes_option, read_records, record_from_dict
 
 HIP = {
     "id": "hip-1",
@@ -249,3 +249,33 @@ def test_records_duplicate_check_ignores_errors(write):
     path = write("r.jsonl", [bad, with_id("same")])
     error, record = read(path)
     assert isinstance(error, RecordError) and isinstance(record, Record) and record.id == "same"
+
+
+def _with_spans(spans) -> dict:
+    return {**HIP, "expected": {"77002": {"decision": "pass"}}, "expected_evidence": spans}
+
+
+def test_records_gold_spans_are_read():
+    text = HIP["documents"][0]["text"]
+    start = text.index("Needle tip")
+    record = record_from_dict(_with_spans(
+        [{"document": 0, "start": start, "end": len(text) - 1, "label": "NEEDLE_LOCATION", "text": text[start:-1]}]), "gold.jsonl:1")
+    assert [(s.start, s.label) for s in record.expected_evidence] == [(start, "NEEDLE_LOCATION")]
+
+
+def test_records_without_gold_spans_have_none():
+    record = record_from_dict(HIP, "gold.jsonl:1")
+    assert record.expected_evidence is None
+
+
+@pytest.mark.parametrize(("span", "problem"), [
+    ({"document": 1, "start": 0, "end": 4, "label": "X"}, "no document 1"),
+    ({"document": 0, "start": 5, "end": 5000, "label": "X"}, "outside the text"),
+    ({"document": 0, "start": 0, "end": 5, "label": "X", "text": "Left "}, "text does not match"),
+    ({"document": 0, "start": 0, "label": "X"}, "needs document, start, end and label"),
+    ({"document": 0, "start": "0", "end": 5, "label": "X"}, "must be integers"),
+])
+def test_records_bad_gold_span_names_the_span(span, problem):
+    error = record_from_dict(_with_spans([{"document": 0, "start": 0, "end": 5, "label": "X"}, span]), "gold.jsonl:1")
+    assert isinstance(error, RecordError)
+    assert (error.id, error.field) == ("hip-1", "expected_evidence.1") and problem in error.message

@@ -1,0 +1,154 @@
+"""The learned evidence model: a sentence classifier for evidence that notes write too freely
+for rules alone (the reason for guidance, why ultrasound or palpation would not do, the
+knee's presentation, what the imaging showed).
+
+Why sentences, TF-IDF and logistic regression: gold evidence is annotated as spans, and the
+rules layer already reasons per sentence (ConText scopes, ``sentence_requires``), so a
+sentence is the unit both sides share. A few hundred records give a few thousand sentences:
+too few for anything deep, enough for a linear model over word and character n-grams
+(character n-grams carry abbreviations and typos: "palp", "US", "fluoro"). Sigmoid
+calibration turns its scores into probabilities, so the bands in ``pipelines/model.json``
+mean the same thing for every label.
+
+(No ``from __future__ import annotations`` here: spaCy validates a factory's arguments from
+its annotations, which must be real types.)
+
+The artifact is a joblib pickle. Unpickling runs code, so :func:`load_model` unpickles only a
+file whose SHA-256 matches the one its model card recorded when ``guidecheck train`` wrote it.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from . import PIPELINES_DIR, PROJECT_ROOT
+from .components import SPAN_GROUP
+
+MODELS_DIR = PROJECT_ROOT / "models"
+ARTIFACT = "evidence-model.joblib"
+CARD = "evidence-model.card.json"
+RULE_NAME = "model"
+
+if not Doc.has_extension("evidence_scores"):
+    # (start_char, end_char, label) -> (probability, confident): the model's word on a span.
+    Doc.set_extension("evidence_scores", default=None)
+
+
+class ModelError(RuntimeError):
+    """A model file that is missing its card, does not match it, or cannot be used."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    labels: tuple[str, ...]
+    accept: float
+    uncertain: float
+    min_positive_sentences: int
+    seed: int
+    features: dict[str, Any]
+    classifier: dict[str, Any]
+    version: str
+
+    @classmethod
+    def load(cls, pipelines_dir: Path = PIPELINES_DIR) -> "ModelConfig":
+        data = json.loads((Path(pipelines_dir) / "model.json").read_text(encoding="utf-8"))
+        if not 0 < data["uncertain"] <= data["accept"] <= 1:
+            raise ModelError("pipelines/model.json: need 0 < uncertain <= accept <= 1")
+        return cls(tuple(data["labels"]), data["accept"], data["uncertain"], data["min_positive_sentences"],
+                   data["seed"], data["features"], data["classifier"], data["version"])
+
+
+def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
+    """Token ranges of the sentences, without trailing whitespace tokens (line breaks)."""
+    spans = []
+    for sent in doc.sents:
+        end = sent.end
+        while end > sent.start and doc[end - 1].is_space:
+            end -= 1
+        if end > sent.start:
+            spans.append((sent.start, end))
+    return spans
+
+
+class EvidenceModel:
+    """The fitted vectorizer and one calibrated classifier per label."""
+
+    def __init__(self, vectorizer: Any, classifiers: dict[str, Any]) -> None:
+        self.vectorizer = vectorizer
+        self.classifiers = classifiers
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.classifiers)
+
+    def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        if not texts:
+            return {label: np.zeros(0) for label in self.classifiers}
+        features = self.vectorizer.transform(texts)
+        return {label: clf.predict_proba(features)[:, 1] for label, clf in self.classifiers.items()}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_model(directory: Path = MODELS_DIR) -> EvidenceModel | None:
+    """The model in ``directory``, or None when there is none (the pipeline then runs on rules
+    alone). A file that does not match its card's hash is refused before it is unpickled."""
+    artifact, card_path = Path(directory) / ARTIFACT, Path(directory) / CARD
+    if not artifact.exists():
+        return None
+    if not card_path.exists():
+        raise ModelError(f"{artifact} has no model card ({CARD}); refusing to load it")
+    try:
+        expected = json.loads(card_path.read_text(encoding="utf-8"))["artifact"]["sha256"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{card_path}: no artifact hash ({error}); refusing to load the model") from error
+    actual = sha256_file(artifact)
+    if actual != expected:
+        raise ModelError(f"{artifact}: SHA-256 {actual[:12]}... does not match its card ({expected[:12]}...); "
+                         "refusing to unpickle it. Rebuild it with 'guidecheck train'.")
+    import joblib
+
+    data = joblib.load(artifact)
+    return EvidenceModel(data["vectorizer"], data["classifiers"])
+
+
+class EvidenceModelComponent:
+    """Adds a sentence span per label the model scores at least ``uncertain``, to the same span
+    group as the rules' evidence, so ConText and the section context judge it the same way."""
+
+    def __init__(self, model: EvidenceModel, accept: float, uncertain: float) -> None:
+        self.model, self.accept, self.uncertain = model, accept, uncertain
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = sentence_spans(doc)
+        scores: dict[tuple[int, int, str], tuple[float, bool]] = {}
+        group = list(doc.spans.get(SPAN_GROUP, []))
+        probabilities = self.model.probabilities([doc[s:e].text for s, e in spans])
+        for label, values in probabilities.items():
+            for (start, end), p in zip(spans, values):
+                if p < self.uncertain:
+                    continue
+                span = Span(doc, start, end, label=label, kb_id=RULE_NAME)
+                group.append(span)
+                scores[(span.start_char, span.end_char, label)] = (round(float(p), 3), bool(p >= self.accept))
+        doc.spans[SPAN_GROUP] = group
+        doc._.evidence_scores = scores
+        return doc
+
+
+@Language.factory("guidecheck_evidence_model", default_config={"models_dir": "", "pipelines_dir": ""})
+def make_evidence_model(nlp: Language, name: str, models_dir: str, pipelines_dir: str) -> EvidenceModelComponent:
+    model = load_model(Path(models_dir))
+    if model is None:
+        raise ModelError(f"no model in {models_dir}; build one with 'guidecheck train'")
+    config = ModelConfig.load(Path(pipelines_dir))
+    return EvidenceModelComponent(model, config.accept, config.uncertain)
