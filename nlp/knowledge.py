@@ -9,7 +9,9 @@ written once:
   (longest first; terms written in capitals, like ``MD`` or ``PA-C``, match case-sensitively);
 - ``{gap:N}`` expands to at most N characters inside one clause that contain no negation
   word, so that "images were not saved" can never match as "images ... saved" with the
-  negation swallowed inside the target, out of ConText's reach.
+  negation swallowed inside the target, out of ConText's reach. The clause ends at a period,
+  except a decimal point and the period of an initial or a title ("by J. Whitman, M.D.",
+  "by Dr. Lane, MD"), which do not end a sentence.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from medspacy.target_matcher import TargetRule
 
 from . import PIPELINES_DIR
 
-GAP_TEMPLATE = r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative|cannot)\b|\w*n't\b)(?:[^.;\n]|\.(?=\d))){{0,{n}}}?"
+_ABBREVIATION_PERIOD = r"\.(?=\d)|(?<=\b(?-i:[A-Z]))\.(?=[ \t]*(?-i:[A-Z]))|(?<=\b(?-i:Dr|Mr|Ms|St))\.|(?<=\b(?-i:Mrs))\."
+GAP_TEMPLATE = (r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|negative|cannot)\b|\w*n't\b)(?:[^.;\n]|"
+                + _ABBREVIATION_PERIOD.replace("{", "{{").replace("}", "}}") + r")){{0,{n}}}?")
 _MACRO = re.compile(r"\{(vocab|gap):([A-Za-z0-9_]+)\}")
 
 

@@ -8,7 +8,14 @@ from nlp.checker import Checker
 
 @pytest.fixture(scope="session")
 def checker() -> Checker:
+    """The product: rules and, when models/ holds one, the evidence model."""
     return Checker()
+
+
+@pytest.fixture(scope="session")
+def rules_checker() -> Checker:
+    """Rules alone, for tests of what the rules and ConText do."""
+    return Checker(models_dir=None)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from nlp.findings import findings_from_doc
 
 
 @pytest.fixture(scope="module")
-def extract(checker):
+def extract(rules_checker):
     def run(text: str, label: str):
-        doc = checker.language(text)
-        return [f for f in findings_from_doc(doc, 0, checker.knowledge) if f.label == label]
+        doc = rules_checker.language(text)
+        return [f for f in findings_from_doc(doc, 0, rules_checker.knowledge) if f.label == label]
     return run
 
 
@@ -18,9 +18,16 @@ def statuses(found):
     return {f.status for f in found}
 
 
-def test_pipeline_components_in_order(checker):
-    assert checker.language.pipe_names == [
+def test_pipeline_components_in_order(rules_checker):
+    assert rules_checker.language.pipe_names == [
         "guidecheck_sentences", "medspacy_sectionizer", "guidecheck_evidence", "medspacy_context"]
+
+
+def test_pipeline_model_sits_before_context(checker):
+    """Model evidence must be judged by ConText like the rules' (negation, history, hedges)."""
+    assert checker.language.pipe_names == [
+        "guidecheck_sentences", "medspacy_sectionizer", "guidecheck_evidence", "guidecheck_evidence_model",
+        "medspacy_context"]
 
 
 def test_pipeline_asserted_statement(extract):
