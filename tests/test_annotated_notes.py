@@ -58,7 +58,9 @@ def test_annotated_notes_every_record_has_spans_of_known_labels():
 def test_annotated_notes_floors(evaluations, name):
     e = evaluations[name]
     got = (e.decision_accuracy(), e.fail_recall, e.pass_precision, e.criterion_accuracy())
-    wrong = "\n".join(f"{m.record} {m.code}: gold {m.gold}, checker {m.got}" for m in e.misses if m.gold != m.got)
+    # The test split's records are not listed: reading them is how rules get fitted to it.
+    wrong = "" if name == "test" else "\n".join(
+        f"{m.record} {m.code}: gold {m.gold}, checker {m.got}" for m in e.misses if m.gold != m.got)
     assert all(value >= floor for value, floor in zip(got, FLOORS[name])), f"{name}: {got} below {FLOORS[name]}\n{wrong}"
 
 
