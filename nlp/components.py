@@ -16,6 +16,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
@@ -26,6 +28,7 @@ from .knowledge import load_knowledge, read_json
 
 SPAN_GROUP = "medspacy_spans"
 TERMINAL = (".", "?", "!")
+START, INSIDE = 1, -1  # spaCy's SENT_START values
 
 
 class ClinicalSentences:
@@ -38,19 +41,20 @@ class ClinicalSentences:
         self.inline_heading = re.compile(config["inline_heading"])
 
     def __call__(self, doc: Doc) -> Doc:
+        """Writes all boundaries at once: setting ``token.is_sent_start`` one token at a time
+        rescans the whole document each time, quadratic on a long note."""
         if not len(doc):
             return doc
         text = doc.text
         previous = doc[0]
-        for token in doc:
-            if token.i == 0:
-                token.is_sent_start = True
-            elif token.is_space:
-                token.is_sent_start = False
+        starts = [START]
+        for token in doc[1:]:
+            if token.is_space:
+                starts.append(INSIDE)
                 continue
-            else:
-                token.is_sent_start = self._starts(text, previous, token)
+            starts.append(START if self._starts(text, previous, token) else INSIDE)
             previous = token
+        doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64").reshape(-1, 1))
         return doc
 
     def _starts(self, text: str, previous: Token, token: Token) -> bool:
@@ -96,8 +100,16 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def sentence_allows(span: Span, metadata: dict) -> bool:
-    sentence = span.sent.text
+def sentence_of_token(doc: Doc) -> list[Span]:
+    """Each token's sentence, found in one pass: ``span.sent`` walks the sentence's tokens on
+    every call, quadratic when a long unpunctuated dictation is one sentence."""
+    sentences: list[Span] = []
+    for sentence in doc.sents:
+        sentences.extend([sentence] * len(sentence))
+    return sentences
+
+
+def sentence_allows(sentence: str, metadata: dict) -> bool:
     requires = metadata.get("sentence_requires")
     excludes = metadata.get("sentence_excludes")
     if requires and not _regex(requires).search(sentence):
@@ -138,12 +150,17 @@ class EvidenceMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         kept, seen = [], set()
+        sentences = sentence_of_token(doc)
+        allowed: dict[tuple[int, str], bool] = {}
         for rule, span in self._matches(doc):
             key = (rule.category, span.start, span.end)
             if key in seen:
                 continue
             evidence = Span(doc, span.start, span.end, label=rule.category, kb_id=rule.literal)
-            if sentence_allows(evidence, rule.metadata or {}):
+            sentence = sentences[span.start]
+            if (sentence.start, rule.literal) not in allowed:
+                allowed[sentence.start, rule.literal] = sentence_allows(sentence.text, rule.metadata or {})
+            if allowed[sentence.start, rule.literal]:
                 seen.add(key)
                 kept.append(evidence)
         doc.spans[SPAN_GROUP] = sorted(kept, key=lambda s: (s.start, s.end, s.label_))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span
 
-from .components import SPAN_GROUP
+from .components import SPAN_GROUP, sentence_of_token
 from .knowledge import Knowledge
 from .model import RULE_NAME as MODEL_RULE  # (importing it registers the Doc extension the model writes)
 from .records import Document
@@ -88,6 +88,7 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
     found = []
     blocks = block_contexts(doc, knowledge)
     scores = doc._.evidence_scores or {}
+    sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
     for span in doc.spans.get(SPAN_GROUP, []):
         key = (span.start_char, span.end_char, span.label_)
         score, confident = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True)
@@ -98,7 +99,7 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
             start=span.start_char,
             end=span.end_char,
             text=span.text,
-            sentence=span.sent.text.strip(),
+            sentence=sentences[span.start].text.strip(),
             section=span[0]._.section_category,
             context=flags,
             rule=span.kb_id_,
