@@ -8,13 +8,14 @@ becomes a result with ``error`` set, never an exception that loses the rest of a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
-from .evaluation import CodeResult, Facts, LabelContradictions, evaluate_code
+from .evaluation import CodeResult, Facts, LabelContradictions, SiteAgreement, evaluate_code
 from .findings import Finding, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
 from .model import MODELS_DIR
@@ -48,7 +49,8 @@ class Checker:
         self.policies = load_policies(self.knowledge.directory, labels)
         self.coding = load_coding(self.knowledge.directory, labels)
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
-        self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by)
+        self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
+                                                         _site_agreement(info.site_agreement))
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:
@@ -89,3 +91,10 @@ class Checker:
                 yield RecordResult(item.id, item.source, error=str(item))
             else:
                 yield self.check(item)
+
+
+def _site_agreement(data: dict | None) -> SiteAgreement | None:
+    if not data:
+        return None
+    return SiteAgreement(tuple(data["field_rules"]),
+                         tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in data["sites"].items()))

@@ -1,13 +1,15 @@
 """Criteria evaluation: findings and claim facts in, one status per criterion and a decision
 per code out, exactly as spec/criteria.md 'How a criterion resolves' says.
 
-Evidence logic is three-valued: TRUE (asserted), UNKNOWN (only hedged or hypothetical, or
-asserted and negated at once), FALSE (absent, or only negated, historical or about someone
-else). The status follows from the truth value and the criterion's kind.
+Evidence logic is three-valued: TRUE (asserted), UNKNOWN (only hedged or hypothetical,
+asserted and negated at once, or a templated site field that the narrative contradicts),
+FALSE (absent, or only negated, historical or about someone else). The status follows from
+the truth value and the criterion's kind.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,9 +28,42 @@ class Truth(Enum):
 
 
 @dataclass(frozen=True)
+class SiteAgreement:
+    """A templated field ("NEEDLE POSITION: subacromial bursa", matched by ``field_rules``) and the
+    narrative ("the needle tip was in the glenohumeral joint") must name the same site: when the
+    sites each names (``sites``: name -> pattern) are both known and share none, the record
+    contradicts itself."""
+
+    field_rules: tuple[str, ...] = ()
+    sites: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def names(self, text: str) -> set[str]:
+        return {name for name, pattern in self.sites if pattern.search(text)}
+
+    def conflict(self, findings: tuple[Finding, ...]) -> bool:
+        asserted = [f for f in findings if f.status == ASSERTED]
+        fields = [f for f in asserted if f.rule in self.field_rules]
+        narrative = [f for f in asserted if f.rule not in self.field_rules]
+        if not fields or not narrative:
+            return False
+        field_lines = {f.sentence for f in fields}
+        field_sites = set().union(*(self.names(_line_of(f)) for f in fields))
+        told_sites = set().union(*(self.names(f.sentence) for f in narrative if f.sentence not in field_lines))
+        return bool(field_sites) and bool(told_sites) and not field_sites & told_sites
+
+
+def _line_of(finding: Finding) -> str:
+    """The field's line: from the matched text to the end of its line."""
+    at = finding.sentence.find(finding.text)
+    rest = finding.sentence[at:] if at >= 0 else finding.text
+    return rest.split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
 class LabelContradictions:
     self_contradiction: bool = False
     opposed_by: tuple[str, ...] = ()
+    site_agreement: SiteAgreement | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,8 @@ class Facts:
         value = label_truth(self.findings.get(name, ()), rules.self_contradiction)
         if value is Truth.TRUE and any(
                 label_truth(self.findings.get(other, ())) is Truth.TRUE for other in rules.opposed_by):
+            return Truth.UNKNOWN
+        if value is Truth.TRUE and rules.site_agreement and rules.site_agreement.conflict(self.findings.get(name, ())):
             return Truth.UNKNOWN
         return value
 

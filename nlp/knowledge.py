@@ -46,6 +46,7 @@ class LabelInfo:
     flag_effects: tuple[tuple[str, str], ...] = ()
     contradicted_by: tuple[str, ...] = ()
     self_contradiction: bool = False
+    site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
         name: LabelInfo(name=name, looked_for=info["looked_for"],
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
                         contradicted_by=tuple(info.get("contradicted_by", ())),
-                        self_contradiction=bool(info.get("self_contradiction", False)))
+                        self_contradiction=bool(info.get("self_contradiction", False)),
+                        site_agreement=info.get("site_agreement"))
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
     knowledge = Knowledge(
@@ -203,6 +205,21 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by} - set(knowledge.labels)
     if unknown:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
+    rule_names = {rule.literal for rule in knowledge.target_rules}
+    for name, info in knowledge.labels.items():
+        agreement = info.site_agreement
+        if agreement is None:
+            continue
+        if set(agreement) != {"field_rules", "sites"} or not agreement["field_rules"] or not agreement["sites"]:
+            raise KnowledgeError(f"labels.json: {name}: site_agreement needs 'field_rules' and 'sites'")
+        if set(agreement["field_rules"]) - rule_names:
+            raise KnowledgeError(f"labels.json: {name}: site_agreement names unknown rules "
+                                 f"{sorted(set(agreement['field_rules']) - rule_names)}")
+        for site, pattern in agreement["sites"].items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise KnowledgeError(f"labels.json: {name}: site {site!r}: {error}") from error
     categories = {rule.category for rule in knowledge.context_rules} - {"TERMINATE", "PSEUDO"}
     if categories - set(knowledge.assertion):
         raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")

@@ -2,7 +2,9 @@
 
 import pytest
 
-from nlp.evaluation import Facts, LabelContradictions, Truth, decide, evaluate_criterion, truth
+import re
+
+from nlp.evaluation import Facts, LabelContradictions, SiteAgreement, Truth, decide, evaluate_criterion, truth
 from nlp.findings import Finding
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
@@ -72,6 +74,33 @@ def test_evaluation_opposing_labels_make_both_uncertain():
     opposed = {"PALPABLE_JOINT": LabelContradictions(opposed_by=("PALPATION_NOT_POSSIBLE",))}
     result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradictions=opposed), "77002", LOOKED_FOR)
     assert result.status == "uncertain"
+
+
+SITES = LabelContradictions(self_contradiction=True, site_agreement=SiteAgreement(
+    ("field",), (("glenohumeral", re.compile(r"glenohumeral|humeral\s+head", re.I)),
+                 ("subacromial", re.compile(r"subacromial", re.I)))))
+
+
+def site(rule, text, sentence, status="asserted"):
+    return Finding("NEEDLE_LOCATION", 0, 0, len(text), text, sentence, None, (), rule, status)
+
+
+@pytest.mark.parametrize("narrative,expected", [
+    ("The needle tip was in the glenohumeral joint at the inferomedial humeral head.", Truth.UNKNOWN),
+    ("Needle tip in the subacromial bursa beneath the acromion.", Truth.TRUE),
+    ("Needle tip within the lesion.", Truth.TRUE),  # names no known site: no contradiction
+])
+def test_evaluation_templated_site_field_contradicted_by_narrative(narrative, expected):
+    field = site("field", "NEEDLE POSITION: Subacromial bursa", "NEEDLE POSITION: Subacromial bursa\nCONTRAST: yes")
+    told = site("narrative", narrative, narrative)
+    assert facts(field, told, contradictions={"NEEDLE_LOCATION": SITES}).label("NEEDLE_LOCATION") is expected
+
+
+def test_evaluation_site_field_alone_or_hedged_narrative_is_not_a_contradiction():
+    field = site("field", "NEEDLE POSITION: Subacromial bursa", "NEEDLE POSITION: Subacromial bursa")
+    hedged = site("narrative", "tip in the glenohumeral joint", "Tip probably in the glenohumeral joint.", "uncertain")
+    assert facts(field, contradictions={"NEEDLE_LOCATION": SITES}).label("NEEDLE_LOCATION") is Truth.TRUE
+    assert facts(field, hedged, contradictions={"NEEDLE_LOCATION": SITES}).label("NEEDLE_LOCATION") is Truth.TRUE
 
 
 def test_evaluation_claim_criterion_not_applicable_without_claim_lines():

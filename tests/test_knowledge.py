@@ -123,3 +123,17 @@ def test_knowledge_vocabulary_file_has_terms_and_source(path):
 
 def test_knowledge_vocabulary_files_found():
     assert len(list((PIPELINES_DIR / "vocabularies").glob("*.json"))) >= 8
+
+
+def test_knowledge_site_agreement_names_known_rules(tmp_path):
+    """labels.json 'site_agreement' must name existing field rules and compilable site patterns."""
+    import shutil
+    copy = tmp_path / "pipelines"
+    shutil.copytree(PIPELINES_DIR, copy)
+    path = copy / "labels.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["labels"]["NEEDLE_LOCATION"]["site_agreement"]["field_rules"] = ["needle-position-feild"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"NEEDLE_LOCATION: site_agreement names unknown rules"):
+        load_knowledge(copy)
+
