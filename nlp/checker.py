@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
-from .evaluation import CodeResult, Facts, LabelContradictions, SiteAgreement, evaluate_code
+from .evaluation import CheckboxAgreement, CodeResult, Facts, LabelContradictions, SiteAgreement, evaluate_code
 from .findings import Finding, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
 from .model import MODELS_DIR
@@ -49,8 +49,13 @@ class Checker:
         self.policies = load_policies(self.knowledge.directory, labels)
         self.coding = load_coding(self.knowledge.directory, labels)
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
+        field_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
+                                if (rule.metadata or {}).get("template_field"))
+        generic = frozenset(self.knowledge.vocabularies.get("template_generic_words", ()))
         self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
-                                                         _site_agreement(info.site_agreement))
+                                                         _site_agreement(info.site_agreement),
+                                                         CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
+                                                         if info.checkbox_agreement else None)
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:

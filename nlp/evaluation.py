@@ -59,11 +59,102 @@ def _line_of(finding: Finding) -> str:
     return rest.split("\n", 1)[0]
 
 
+_TICK = re.compile(r"\[\s*[xX\u2713\u2714]\s*\]|\u2612|\u2611")
+_BOX = re.compile(r"\[\s*[xX\u2713\u2714]?\s*\]|[\u2610\u2611\u2612]")  # any box, ticked or not
+_TICK_REACH = 8  # characters either side of the match where its box may stand
+
+
+def ticked_box(finding: Finding) -> bool:
+    """The finding is a ticked template box ("[x] SI joint", "[x] hylan G-F 20 (Synvisc)",
+    "Joint landmarks: [x] easily palpable"): the last box before it on its line, or one inside
+    or right after the match, is ticked."""
+    at = finding.sentence.find(finding.text)
+    if at < 0:
+        return bool(_TICK.search(finding.text))
+    line_start = finding.sentence.rfind("\n", 0, at) + 1
+    before = list(_BOX.finditer(finding.sentence, line_start, at + len(finding.text)))
+    if before:
+        return bool(_TICK.fullmatch(before[-1].group()))
+    after = finding.sentence[at + len(finding.text): at + len(finding.text) + _TICK_REACH]
+    return bool(_TICK.match(after.lstrip()))
+
+
+_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _box_item(finding: Finding) -> str:
+    """The ticked item the finding stands in: from its tick to the next box or the end of line."""
+    at = max(finding.sentence.find(finding.text), 0)
+    line_start = finding.sentence.rfind("\n", 0, at) + 1
+    line_end = finding.sentence.find("\n", at)
+    line = finding.sentence[line_start: line_end if line_end >= 0 else None]
+    ticks = list(_TICK.finditer(line))
+    if not ticks:
+        inside = _TICK.search(finding.text) or re.search(r":", finding.text)
+        return finding.text[inside.end():] if inside else finding.text
+    offset = at - line_start
+    tick = min(ticks, key=lambda m: abs(m.start() - offset))
+    rest = line[tick.end():]
+    following = re.search(r"\[|\u2610|\u2612|\u2611", rest)
+    return rest[: following.start()] if following else rest
+
+
+def _on_box_line(finding: Finding) -> bool:
+    first = finding.text.split("\n", 1)[0]
+    line = next((l for l in finding.sentence.splitlines() if first in l), finding.sentence)
+    return bool(_BOX.search(line))
+
+
+def _narrative_lines(findings: Iterable[Finding]) -> list[str]:
+    return [line for f in findings for line in f.sentence.splitlines() if line.strip() and not _BOX.search(line)]
+
+
+@dataclass(frozen=True)
+class CheckboxAgreement:
+    """A ticked box, or a template field read by one of ``field_rules``, is only a template's word
+    (annotation guide, ambiguity 21). When a label's only asserted evidence is such template
+    text and the narrative (``narrative``: labels asserted on lines without a box) describes
+    the needle work, the template and the narrative disagree
+    (UNKNOWN) if the narrative negates the label, or names none of the words particular to the
+    ticked item ("[x] SI joint" beside a hip injection, "[x] hylan G-F 20 (Synvisc)" beside
+    Kenalog); a narrative that names the item ("[x] Greater occipital nerve block" and "the
+    occipital artery ... around the nerve") agrees."""
+
+    narrative: tuple[str, ...] = ()
+    field_rules: frozenset[str] = frozenset()  # rules that read a template field ("Site: plantar fascia")
+    generic: frozenset[str] = frozenset()  # item words that name nothing particular ("block", "joint")
+
+    def _template(self, finding: Finding) -> bool:
+        return finding.rule in self.field_rules or ticked_box(finding)
+
+    def conflict(self, own: tuple[Finding, ...], findings: Mapping[str, tuple[Finding, ...]]) -> bool:
+        asserted = [f for f in own if f.status == ASSERTED]
+        if not asserted or not all(self._template(f) for f in asserted):
+            return False
+        if any(f.context == ("negated",) and not _on_box_line(f) for f in own):
+            return True
+        told = [f for label in self.narrative for f in findings.get(label, ())
+                if f.status == ASSERTED and not _on_box_line(f) and f.rule not in self.field_rules]
+        lines = _narrative_lines(told)
+        if not lines:
+            return False
+        words = {w for f in asserted for w in _WORD.findall(_box_item(f).lower())} - self.generic
+        own_sentences = {f.sentence for f in own}
+        narrative = " ".join(_narrative_lines(f for fs in findings.values() for f in fs
+                                              if f.sentence not in own_sentences)).lower()
+        # A word the narrative names only inside a negated mention ("the knee joint itself was
+        # not entered") does not agree with the box.
+        for f in (f for fs in findings.values() for f in fs if "negated" in f.context):
+            narrative = narrative.replace(f.text.lower(), " ")
+        return not any(re.search(rf"(?<![a-z0-9-]){re.escape(w)}(?![a-z0-9-])", narrative) for w in words)
+
+
 @dataclass(frozen=True)
 class LabelContradictions:
     self_contradiction: bool = False
     opposed_by: tuple[str, ...] = ()
     site_agreement: SiteAgreement | None = None
+    checkbox_agreement: CheckboxAgreement | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +183,9 @@ class Facts:
                 label_truth(self.findings.get(other, ())) is Truth.TRUE for other in rules.opposed_by):
             return Truth.UNKNOWN
         if value is Truth.TRUE and rules.site_agreement and rules.site_agreement.conflict(self.findings.get(name, ())):
+            return Truth.UNKNOWN
+        if value is Truth.TRUE and rules.checkbox_agreement and rules.checkbox_agreement.conflict(
+                self.findings.get(name, ()), self.findings):
             return Truth.UNKNOWN
         return value
 

@@ -47,6 +47,7 @@ class LabelInfo:
     contradicted_by: tuple[str, ...] = ()
     self_contradiction: bool = False
     site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
+    checkbox_agreement: tuple[str, ...] = ()  # narrative labels a ticked box must agree with
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
                         contradicted_by=tuple(info.get("contradicted_by", ())),
                         self_contradiction=bool(info.get("self_contradiction", False)),
-                        site_agreement=info.get("site_agreement"))
+                        site_agreement=info.get("site_agreement"),
+                        checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
     knowledge = Knowledge(
@@ -203,6 +205,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     produced |= {item["label"] for items in knowledge.document_kinds.values() for item in items}
     unknown = produced - set(knowledge.labels)
     unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by} - set(knowledge.labels)
+    unknown |= {l for info in knowledge.labels.values() for l in info.checkbox_agreement} - set(knowledge.labels)
     if unknown:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
     rule_names = {rule.literal for rule in knowledge.target_rules}

@@ -132,6 +132,9 @@ class EvidenceModelComponent:
         spans = sentence_spans(doc)
         scores: dict[tuple[int, int, str], tuple[float, bool]] = {}
         group = list(doc.spans.get(SPAN_GROUP, []))
+        # A field name standing alone ("Landmarks palpable:", its "[x] yes" split off as the next
+        # sentence) says nothing until its value: the model does not read it.
+        spans = [(s, e) for s, e in spans if not doc[s:e].text.rstrip().endswith(":")]
         probabilities = self.model.probabilities([doc[s:e].text for s, e in spans])
         for label, values in probabilities.items():
             for (start, end), p in zip(spans, values):

@@ -149,3 +149,80 @@ def test_checker_physician_present_then_called_away_is_uncertain(checker):
 def test_checker_odd_text_is_checked_not_crashed(checker, text):
     result = checker.check(record(text, "76942"))
     assert result.error is None and [r.code for r in result.results] == ["76942"]
+
+
+# A ticked template box that the narrative contradicts (annotation guide, ambiguity 21).
+HIP_WITH_SI_BOX = "Site: [ ] Knee  [x] SI joint  [ ] Shoulder\n" + HIP
+HIP_NARRATING_SI = (
+    "Site: [ ] Knee  [x] SI joint  [ ] Shoulder\n"
+    "PROCEDURE: Right SI joint injection under fluoroscopic guidance; the needle tip was placed in the\n"
+    "inferior sacroiliac joint and contrast outlined the joint. Fluoroscopy time 0.3 min.\n"
+)
+TENDON_SHEATH_WITH_HA_BOX = (
+    "MEDS: [x] triamcinolone 40 mg  [x] hylan G-F 20 (Synvisc)  [ ] other\n"
+    "Procedure: biceps tendon sheath injection under ultrasound. The groove is not palpable through the deltoid.\n"
+    "US: biceps tendon in the groove with a 2 mm sheath effusion, no tear.\n"
+    "25 g needle in-plane, tip seen within the sheath. Injected 1 mL Kenalog 40 + 1 mL lidocaine.\n"
+    "Images saved to PACS. Separate US report dictated.\n"
+)
+
+
+def test_checker_box_contradicted_by_narrative_is_uncertain(checker):
+    criteria, decision = statuses(checker.check(record(HIP_WITH_SI_BOX, "20610", "77002")), "77002")
+    assert criteria["77002.spine"] == "uncertain" and decision == "review", criteria
+    criteria, _ = statuses(checker.check(record(TENDON_SHEATH_WITH_HA_BOX, "20550", "76942")), "76942")
+    assert criteria["76942.viscosupplement"] == "uncertain", criteria
+
+
+def test_checker_box_the_narrative_agrees_with_still_excludes(checker):
+    criteria, _ = statuses(checker.check(record(HIP_NARRATING_SI, "20610", "77002")), "77002")
+    assert criteria["77002.spine"] == "excluded", criteria
+    only_box = "Procedure: [x] SI joint injection  [ ] Hip\n"
+    criteria, _ = statuses(checker.check(record(only_box, "20610", "77002")), "77002")
+    assert criteria["77002.spine"] == "excluded", criteria
+
+
+def test_ticked_box_reads_the_box_a_finding_stands_in():
+    from nlp.evaluation import ticked_box
+    from nlp.findings import Finding
+
+    def finding(text, sentence):
+        return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
+
+    assert ticked_box(finding("Synvisc", "[x] hylan G-F 20 (Synvisc)  [ ] other"))
+    assert not ticked_box(finding("Synvisc", "[x] Kenalog  [ ] Synvisc"))
+    assert ticked_box(finding("Joint landmarks:", "Joint landmarks: [x] easily palpable"))
+    assert not ticked_box(finding("Synvisc", "Synvisc-One 6 mL injected into the knee."))
+
+
+BAKER_WITH_KNEE_BOX = (
+    "Site: [x] Knee joint  [ ] Shoulder  [ ] Hip\n"
+    "Ultrasound-guided aspiration of a popliteal cyst beside the popliteal artery, so imaging was needed.\n"
+    "US: 5 cm septated cyst between the medial gastrocnemius and semimembranosus; popliteal vessels lateral.\n"
+    "18 g needle in plane, tip seen within the cyst; 28 mL aspirated; the knee joint itself was not entered.\n"
+    "Images saved to PACS. A separate ultrasound report was dictated.\n"
+)
+ANKLE_GANGLION_WITH_FOOT_FIELD = (
+    "Site: plantar fascia\n"
+    "Ultrasound-guided aspiration of an anterolateral ankle ganglion; the cyst lies beside the peroneal artery.\n"
+    "US: 1.6 cm anechoic cyst superficial to the ATFL, no effusion.\n"
+    "18 g needle in plane, tip seen in the cyst; 1.5 mL aspirated. Images saved to PACS. Separate US report dictated.\n"
+)
+
+
+def test_checker_template_site_field_the_narrative_contradicts_is_uncertain(checker):
+    criteria, _ = statuses(checker.check(record(BAKER_WITH_KNEE_BOX, "10160", "76942")), "76942")
+    assert criteria["76942.knee_injection"] == "uncertain", criteria
+    assert criteria["76942.not_bundled_joint_code"] == "uncertain", criteria
+    criteria, _ = statuses(checker.check(record(ANKLE_GANGLION_WITH_FOOT_FIELD, "20612", "76942")), "76942")
+    assert criteria["76942.foot_procedure"] == "uncertain", criteria
+
+
+def test_checker_npp_credential_with_a_physician_attestation_is_uncertain(checker):
+    """gold-071's contradiction holds when the NP is the record's provider too."""
+    np_note = "Procedure performed by: Kendra Moyo, NP\n" + GANGLION
+    criteria, _ = statuses(checker.check(record(np_note, "20612", "76942", credential="NP")), "76942")
+    assert criteria["76942.physician_performed"] == "excluded", criteria
+    attested = np_note + "I personally performed the ultrasound and the entire aspiration; NP Moyo documented. -- Gregory Albright, MD\n"
+    criteria, _ = statuses(checker.check(record(attested, "20612", "76942", credential="NP")), "76942")
+    assert criteria["76942.physician_performed"] == "uncertain", criteria

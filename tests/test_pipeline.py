@@ -207,3 +207,32 @@ def test_pipeline_physician_called_away(extract):
 
 def test_pipeline_landmarks_palpable_field_no(extract):
     assert statuses(extract("Landmarks palpable: No", "PALPATION_NOT_POSSIBLE")) == {"asserted"}
+
+
+def test_pipeline_bracketed_copied_heading_is_copied_forward(extract):
+    text = ('HISTORY (copied from 2020-02-11 clinic note): "Large tense effusion right knee, unable to fully extend."\n'
+            "TODAY: no effusion, full extension.")
+    found = extract(text, "KNEE_PRESENTATION")
+    assert found and all(f.status == "discounted" for f in found)
+
+
+def test_pipeline_soap_heading_ends_a_prior_imaging_section(extract):
+    text = ("S: retained metal fragment in the forearm.\nPrior imaging: CT 2016 showed a 7 mm fragment.\n"
+            "O: Tinel positive.\nDynamic fluoro: I ran the mini C-arm myself while he made a fist.")
+    found = extract(text, "PHYSICIAN_PRESENT")
+    assert found and all(f.status == "asserted" for f in found)
+
+
+def test_model_skips_a_field_name_standing_alone(checker):
+    """'Landmarks palpable:' with its '[x] yes' split off says nothing on its own."""
+    from nlp.model import RULE_NAME
+    doc = checker.language("Landmarks palpable:\n[x] yes  [ ] no\nUltrasound not appropriate.")
+    assert not [s for s in doc.spans["medspacy_spans"] if s.kb_id_ == RULE_NAME and s.text.rstrip().endswith(":")]
+
+
+def test_pipeline_not_possible_is_no_hedge(extract):
+    """'not possible' says something could not be done; only a bare 'possible' hedges."""
+    found = extract("Palpation of the joint line was not possible through the pannus.", "PALPATION_NOT_POSSIBLE")
+    assert found and all(f.status == "asserted" for f in found)
+    hedged = extract("Possible effusion; the joint line could not be palpated.", "PALPATION_NOT_POSSIBLE")
+    assert hedged and all(f.status == "asserted" for f in hedged)
