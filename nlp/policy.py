@@ -107,7 +107,7 @@ def validate_expression(expression: Any, where: str, known_labels: set[str]) -> 
 
 
 def _criterion(item: dict[str, Any], where: str, known_labels: set[str]) -> Criterion:
-    allowed = {"id", "kind", "met_when", "excluded_when", "applies_when", "scope", "citation", "message", "codes"}
+    allowed = {"id", "kind", "met_when", "excluded_when", "applies_when", "scope", "citation", "message", "codes", "note"}
     unknown = set(item) - allowed
     if unknown:
         raise KnowledgeError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
