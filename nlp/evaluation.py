@@ -2,9 +2,9 @@
 per code out, exactly as spec/criteria.md 'How a criterion resolves' says.
 
 Evidence logic is three-valued: TRUE (asserted), UNKNOWN (only hedged or hypothetical,
-asserted and negated at once, or a templated site field that the narrative contradicts),
-FALSE (absent, or only negated, historical or about someone else). The status follows from
-the truth value and the criterion's kind.
+asserted and negated at once, or template text - a ticked box, a site field - that the
+narrative contradicts), FALSE (absent, or only negated, historical or about someone else).
+The status follows from the truth value and the criterion's kind.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _line_of(finding: Finding) -> str:
 
 _TICK = re.compile(r"\[\s*[xX\u2713\u2714]\s*\]|\u2612|\u2611")
 _BOX = re.compile(r"\[\s*[xX\u2713\u2714]?\s*\]|[\u2610\u2611\u2612]")  # any box, ticked or not
-_TICK_REACH = 8  # characters either side of the match where its box may stand
+_TICK_REACH = 8  # characters after the match where its box may stand ("easily palpable [x]")
 
 
 def ticked_box(finding: Finding) -> bool:
@@ -114,9 +114,8 @@ class CheckboxAgreement:
     """A ticked box, or a template field read by one of ``field_rules``, is only a template's word
     (annotation guide, ambiguity 21). When a label's only asserted evidence is such template
     text and the narrative (``narrative``: labels asserted on lines without a box) describes
-    the needle work, the template and the narrative disagree
-    (UNKNOWN) if the narrative negates the label, or names none of the words particular to the
-    ticked item ("[x] SI joint" beside a hip injection, "[x] hylan G-F 20 (Synvisc)" beside
+    the needle work, the template and the narrative disagree (UNKNOWN) if the narrative
+    negates the label, or names none of the words particular to the ticked item ("[x] SI joint" beside a hip injection, "[x] hylan G-F 20 (Synvisc)" beside
     Kenalog); a narrative that names the item ("[x] Greater occipital nerve block" and "the
     occipital artery ... around the nerve") agrees."""
 

@@ -182,19 +182,6 @@ def test_checker_box_the_narrative_agrees_with_still_excludes(checker):
     assert criteria["77002.spine"] == "excluded", criteria
 
 
-def test_ticked_box_reads_the_box_a_finding_stands_in():
-    from nlp.evaluation import ticked_box
-    from nlp.findings import Finding
-
-    def finding(text, sentence):
-        return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
-
-    assert ticked_box(finding("Synvisc", "[x] hylan G-F 20 (Synvisc)  [ ] other"))
-    assert not ticked_box(finding("Synvisc", "[x] Kenalog  [ ] Synvisc"))
-    assert ticked_box(finding("Joint landmarks:", "Joint landmarks: [x] easily palpable"))
-    assert not ticked_box(finding("Synvisc", "Synvisc-One 6 mL injected into the knee."))
-
-
 BAKER_WITH_KNEE_BOX = (
     "Site: [x] Knee joint  [ ] Shoulder  [ ] Hip\n"
     "Ultrasound-guided aspiration of a popliteal cyst beside the popliteal artery, so imaging was needed.\n"

@@ -4,7 +4,7 @@ import pytest
 
 import re
 
-from nlp.evaluation import Facts, LabelContradictions, SiteAgreement, Truth, decide, evaluate_criterion, truth
+from nlp.evaluation import Facts, LabelContradictions, SiteAgreement, Truth, decide, evaluate_criterion, ticked_box, truth
 from nlp.findings import Finding
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
@@ -155,3 +155,13 @@ def test_evaluation_decision_review_criterion_not_met():
 
 def test_evaluation_decision_advisory_never_counts():
     assert decide([_result("required", "asserted"), _result("advisory", "discounted")]) == "pass"
+
+
+def test_ticked_box_reads_the_box_a_finding_stands_in():
+    def finding(text, sentence):
+        return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
+
+    assert ticked_box(finding("Synvisc", "[x] hylan G-F 20 (Synvisc)  [ ] other"))
+    assert not ticked_box(finding("Synvisc", "[x] Kenalog  [ ] Synvisc"))
+    assert ticked_box(finding("Joint landmarks:", "Joint landmarks: [x] easily palpable"))
+    assert not ticked_box(finding("Synvisc", "Synvisc-One 6 mL injected into the knee."))
