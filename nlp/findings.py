@@ -65,6 +65,28 @@ def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]
     return blocks
 
 
+def section_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]:
+    """(start token, end token, ConText category) each section lends to the evidence in it. A
+    heading with text after it on its own line ("Consent: obtained. Time-out done.") is a
+    field: it lends its context to that line only, because notes go on to the procedure
+    without another heading, and the whole procedure is not hypothetical for following a
+    consent field. A heading on a line of its own lends to its whole section."""
+    reaches = []
+    for section in doc._.sections:
+        category = knowledge.section_context.get(section.category)
+        if category is None:
+            continue
+        end = section.body_end
+        if knowledge.section_field_reach == "line" and section.title_end < end:
+            line_end = doc.text.find("\n", doc[section.title_end].idx)
+            if line_end < 0:
+                line_end = len(doc.text)
+            if doc.text[doc[section.title_end].idx:line_end].strip():
+                end = next((t.i for t in doc[section.title_end:end] if t.idx >= line_end), end)
+        reaches.append((section.title_start, end, category))
+    return reaches
+
+
 def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]], confident: bool) -> tuple[str, ...]:
     """Context flags from ConText modifiers, the section, and the model's confidence. A modifier
     inside the target itself ("ultrasound was not suitable") is part of what the target means,
@@ -77,16 +99,13 @@ def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]],
         inside = span.start <= modifier.modifier_span[0] and modifier.modifier_span[1] <= span.end
         if not (inside and category.get("inside_target") == "part_of_meaning"):
             flags.add(category["flag"])
-    section = span[0]._.section_category
-    if section in knowledge.section_context:
-        flags.add(knowledge.assertion[knowledge.section_context[section]]["flag"])
     flags.update(knowledge.assertion[category]["flag"] for start, end, category in blocks if start <= span.start < end)
     return tuple(sorted(flags))
 
 
 def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
     found = []
-    blocks = block_contexts(doc, knowledge)
+    blocks = block_contexts(doc, knowledge) + section_contexts(doc, knowledge)
     scores = doc._.evidence_scores or {}
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
     for span in doc.spans.get(SPAN_GROUP, []):

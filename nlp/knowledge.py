@@ -60,6 +60,7 @@ class Knowledge:
     assertion: dict[str, dict[str, str]]
     section_context: dict[str, str]
     section_blocks: dict[str, dict[str, str]]
+    section_field_reach: str
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     vocabularies: dict[str, tuple[str, ...]]
@@ -192,6 +193,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         assertion=read_json(directory / "assertion.json")["categories"],
         section_context=read_json(directory / "section_context.json")["sections"],
         section_blocks=read_json(directory / "section_context.json").get("blocks", {}),
+        section_field_reach=read_json(directory / "section_context.json").get("field_reach", "section"),
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
         vocabularies=vocabularies,

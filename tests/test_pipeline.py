@@ -105,6 +105,22 @@ def test_pipeline_consent_section_is_hypothetical(extract):
     assert statuses(extract(text, "SPINE_PROCEDURE")) <= {"discounted"}
 
 
+def test_pipeline_consent_field_lends_its_context_to_its_line_only(extract):
+    """'Consent: obtained.' is a field, not a heading over the rest of the note."""
+    text = "Consent: obtained, risks of bleeding discussed.\nRepresentative images were saved to PACS."
+    assert statuses(extract(text, "PERMANENT_IMAGES")) == {"asserted"}
+
+
+def test_pipeline_consent_field_still_hedges_its_own_line(extract):
+    text = "Consent: images may be saved to PACS, explained.\nNeedle advanced."
+    assert "hypothetical" in extract(text, "PERMANENT_IMAGES")[0].context
+
+
+def test_pipeline_plan_heading_on_its_own_line_covers_its_section(extract):
+    text = "PLAN:\nRepeat injection in 3 months.\nRepresentative images saved to PACS."
+    assert "hypothetical" in extract(text, "PERMANENT_IMAGES")[0].context
+
+
 def test_pipeline_offsets_point_into_the_original_text(checker):
     text = "PROCEDURE:  Left shoulder injection.\n\nImages   were archived in PACS."
     doc = checker.language(text)
@@ -236,3 +252,21 @@ def test_pipeline_not_possible_is_no_hedge(extract):
     assert found and all(f.status == "asserted" for f in found)
     hedged = extract("Possible effusion; the joint line could not be palpated.", "PALPATION_NOT_POSSIBLE")
     assert hedged and all(f.status == "asserted" for f in hedged)
+
+
+def test_pipeline_counterfactual_would_not_show_is_asserted(extract):
+    text = "Ultrasound would not show the capsule at this depth, so fluoroscopy was used."
+    assert statuses(extract(text, "US_UNSUITABLE")) == {"asserted"}
+
+
+def test_pipeline_might_not_show_stays_hedged(extract):
+    assert statuses(extract("Ultrasound might not show the joint well given her size.", "US_UNSUITABLE")) == {"uncertain"}
+
+
+def test_pipeline_no_further_negates(extract):
+    assert statuses(extract("No further radiographs were taken today.", "OTHER_IMAGING")) == {"discounted"}
+
+
+def test_pipeline_letter_aside_to_the_reader_is_not_a_plan(extract):
+    text = "As you will remember the landmarks could not be palpated through the swelling."
+    assert statuses(extract(text, "PALPATION_NOT_POSSIBLE")) == {"asserted"}
