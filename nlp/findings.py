@@ -87,8 +87,9 @@ def section_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str
     return reaches
 
 
-def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]], confident: bool) -> tuple[str, ...]:
-    """Context flags from ConText modifiers, the section, and the model's confidence. A modifier
+def _flags(span: Span, knowledge: Knowledge, contexts: list[tuple[int, int, str]], confident: bool) -> tuple[str, ...]:
+    """Context flags from ConText modifiers, the sections and blocks around the span
+    (``contexts``), and the model's confidence. A modifier
     inside the target itself ("ultrasound was not suitable") is part of what the target means,
     not a negation of it (a model's sentence span read the whole sentence, negation included)."""
     flags = {LOW_CONFIDENCE} if not confident else set()
@@ -99,19 +100,19 @@ def _flags(span: Span, knowledge: Knowledge, blocks: list[tuple[int, int, str]],
         inside = span.start <= modifier.modifier_span[0] and modifier.modifier_span[1] <= span.end
         if not (inside and category.get("inside_target") == "part_of_meaning"):
             flags.add(category["flag"])
-    flags.update(knowledge.assertion[category]["flag"] for start, end, category in blocks if start <= span.start < end)
+    flags.update(knowledge.assertion[category]["flag"] for start, end, category in contexts if start <= span.start < end)
     return tuple(sorted(flags))
 
 
 def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
     found = []
-    blocks = block_contexts(doc, knowledge) + section_contexts(doc, knowledge)
+    contexts = block_contexts(doc, knowledge) + section_contexts(doc, knowledge)
     scores = doc._.evidence_scores or {}
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
     for span in doc.spans.get(SPAN_GROUP, []):
         key = (span.start_char, span.end_char, span.label_)
         score, confident = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True)
-        flags = _flags(span, knowledge, blocks, confident)
+        flags = _flags(span, knowledge, contexts, confident)
         found.append(Finding(
             label=span.label_,
             document=document_index,
