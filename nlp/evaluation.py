@@ -95,7 +95,7 @@ def _box_item(finding: Finding) -> str:
     offset = at - line_start
     tick = min(ticks, key=lambda m: abs(m.start() - offset))
     rest = line[tick.end():]
-    following = re.search(r"\[|\u2610|\u2612|\u2611", rest)
+    following = _BOX.search(rest)
     return rest[: following.start()] if following else rest
 
 
@@ -115,9 +115,10 @@ class CheckboxAgreement:
     (annotation guide, ambiguity 21). When a label's only asserted evidence is such template
     text and the narrative (``narrative``: labels asserted on lines without a box) describes
     the needle work, the template and the narrative disagree (UNKNOWN) if the narrative
-    negates the label, or names none of the words particular to the ticked item ("[x] SI joint" beside a hip injection, "[x] hylan G-F 20 (Synvisc)" beside
-    Kenalog); a narrative that names the item ("[x] Greater occipital nerve block" and "the
-    occipital artery ... around the nerve") agrees."""
+    negates the label, or names none of the words particular to the ticked item ("[x] SI
+    joint" beside a hip injection, "[x] hylan G-F 20 (Synvisc)" beside Kenalog); a narrative
+    that names the item ("[x] Greater occipital nerve block" and "the occipital artery ...
+    around the nerve") agrees."""
 
     narrative: tuple[str, ...] = ()
     field_rules: frozenset[str] = frozenset()  # rules that read a template field ("Site: plantar fascia")

@@ -184,6 +184,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
+    section_context = read_json(directory / "section_context.json")
     knowledge = Knowledge(
         directory=directory,
         target_rules=load_target_rules(directory, vocabularies),
@@ -191,9 +192,9 @@ def _load_knowledge(directory: Path) -> Knowledge:
         section_rules=section_rules,
         sentence_config=read_json(directory / "sentences.json"),
         assertion=read_json(directory / "assertion.json")["categories"],
-        section_context=read_json(directory / "section_context.json")["sections"],
-        section_blocks=read_json(directory / "section_context.json").get("blocks", {}),
-        section_field_reach=read_json(directory / "section_context.json").get("field_reach", "section"),
+        section_context=section_context["sections"],
+        section_blocks=section_context.get("blocks", {}),
+        section_field_reach=section_context.get("field_reach", "section"),
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
         vocabularies=vocabularies,
