@@ -242,6 +242,8 @@ def truth(expression: Expression, facts: Facts, code: str) -> Truth:
         return min((truth(e, facts, code) for e in argument), key=lambda t: t.value)
     if operator == "not":
         return Truth(2 - truth(argument, facts, code).value)
+    if operator == "uncertain":
+        return Truth.UNKNOWN if truth(argument, facts, code) is Truth.UNKNOWN else Truth.FALSE
     if operator == "claim_has":
         return Truth.TRUE if claim_has(facts.claim, argument) else Truth.FALSE
     if operator == "claim_units_over":

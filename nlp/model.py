@@ -19,6 +19,7 @@ file whose SHA-256 matches the one its model card recorded when ``guidecheck tra
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,14 +56,21 @@ class ModelConfig:
     features: dict[str, Any]
     classifier: dict[str, Any]
     version: str
+    sentence_excludes: dict[str, str]  # label -> regex: a sentence saying the opposite gives no evidence
 
     @classmethod
     def load(cls, pipelines_dir: Path = PIPELINES_DIR) -> "ModelConfig":
         data = json.loads((Path(pipelines_dir) / "model.json").read_text(encoding="utf-8"))
         if not 0 < data["uncertain"] <= data["accept"] <= 1:
             raise ModelError("pipelines/model.json: need 0 < uncertain <= accept <= 1")
+        for label, pattern in (data.get("sentence_excludes") or {}).items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ModelError(f"pipelines/model.json: sentence_excludes {label}: {error}") from error
         return cls(tuple(data["labels"]), data["accept"], data["uncertain"], data["min_positive_sentences"],
-                   data["seed"], data["features"], data["classifier"], data["version"])
+                   data["seed"], data["features"], data["classifier"], data["version"],
+                   dict(data.get("sentence_excludes") or {}))
 
 
 def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
@@ -125,8 +133,10 @@ class EvidenceModelComponent:
     """Adds a sentence span per label the model scores at least ``uncertain``, to the same span
     group as the rules' evidence, so ConText and the section context judge it the same way."""
 
-    def __init__(self, model: EvidenceModel, accept: float, uncertain: float) -> None:
+    def __init__(self, model: EvidenceModel, accept: float, uncertain: float,
+                 sentence_excludes: dict[str, str] | None = None) -> None:
         self.model, self.accept, self.uncertain = model, accept, uncertain
+        self.excludes = {label: re.compile(pattern, re.IGNORECASE) for label, pattern in (sentence_excludes or {}).items()}
 
     def __call__(self, doc: Doc) -> Doc:
         spans = sentence_spans(doc)
@@ -137,8 +147,9 @@ class EvidenceModelComponent:
         spans = [(s, e) for s, e in spans if not doc[s:e].text.rstrip().endswith(":")]
         probabilities = self.model.probabilities([doc[s:e].text for s, e in spans])
         for label, values in probabilities.items():
+            excludes = self.excludes.get(label)
             for (start, end), p in zip(spans, values):
-                if p < self.uncertain:
+                if p < self.uncertain or (excludes and excludes.search(doc[start:end].text)):
                     continue
                 span = Span(doc, start, end, label=label, kb_id=RULE_NAME)
                 group.append(span)
@@ -154,4 +165,4 @@ def make_evidence_model(nlp: Language, name: str, models_dir: str, pipelines_dir
     if model is None:
         raise ModelError(f"no model in {models_dir}; build one with 'guidecheck train'")
     config = ModelConfig.load(Path(pipelines_dir))
-    return EvidenceModelComponent(model, config.accept, config.uncertain)
+    return EvidenceModelComponent(model, config.accept, config.uncertain, config.sentence_excludes)

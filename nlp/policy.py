@@ -11,6 +11,8 @@ Evidence logic is a small closed language of JSON operators, checked at load tim
 ``{"any": [...]}``          true if any is true, unknown if none is true and one is unknown
 ``{"all": [...]}``          the dual of any
 ``{"not": e}``              swaps true and false, keeps unknown
+``{"uncertain": e}``        unknown when e is unknown, else false: a hedged or promised fact
+                            (a report "to follow") can leave a criterion uncertain, never meet it
 ``{"claim_has": [codes]}``  a claim line carries one of the codes or ranges ("20600-20611")
 ``{"claim_units_over": n}`` the checked code is billed for more than n units in all
 ``{"credential": c}``       the record's provider credential is "physician", "npp" or "unknown"
@@ -28,7 +30,7 @@ from typing import Any
 from .knowledge import KnowledgeError, read_json
 
 KINDS = ("required", "exclusion", "review", "advisory")
-OPERATORS = ("label", "any", "all", "not", "claim_has", "claim_units_over", "credential")
+OPERATORS = ("label", "any", "all", "not", "uncertain", "claim_has", "claim_units_over", "credential")
 CREDENTIAL_CLASSES = ("physician", "npp", "unknown")
 DEFAULT_PAYER = "ASH"
 _CODE = re.compile(r"^(?:[0-9A-Z]{5}|[0-9]{5}-[0-9]{5})$")
@@ -73,7 +75,7 @@ def walk(expression: Expression) -> Iterator[tuple[str, Any]]:
     if operator in ("any", "all"):
         for item in argument:
             yield from walk(item)
-    elif operator == "not":
+    elif operator in ("not", "uncertain"):
         yield from walk(argument)
 
 
@@ -95,7 +97,7 @@ def validate_expression(expression: Any, where: str, known_labels: set[str]) -> 
             raise KnowledgeError(f"{where}: {operator!r} takes a non-empty list")
         for item in argument:
             validate_expression(item, where, known_labels)
-    if operator == "not":
+    if operator in ("not", "uncertain"):
         validate_expression(argument, where, known_labels)
     if operator == "claim_has" and not (isinstance(argument, list) and argument
                                         and all(isinstance(c, str) and _CODE.match(c) for c in argument)):

@@ -213,3 +213,13 @@ def test_checker_npp_credential_with_a_physician_attestation_is_uncertain(checke
     attested = np_note + "I personally performed the ultrasound and the entire aspiration; NP Moyo documented. -- Gregory Albright, MD\n"
     criteria, _ = statuses(checker.check(record(attested, "20612", "76942", credential="NP")), "76942")
     assert criteria["76942.physician_performed"] == "uncertain", criteria
+
+
+def test_checker_promised_report_leaves_interpretation_uncertain(checker):
+    """The findings will be in a report the record does not hold yet: review, not fail."""
+    text = ("PROCEDURE: Ultrasound-guided injection of the right flexor sheath; the nodule cannot be palpated.\n"
+            "A 27 g needle was advanced in plane with the needle tip visualized within the sheath.\n"
+            "Images saved to PACS. Findings and impression will be dictated in the formal ultrasound report to follow.\n")
+    criteria, decision = statuses(checker.check(record(text, "20550", "76942")), "76942")
+    assert criteria["76942.interpretation"] == criteria["76942.region_evaluated"] == "uncertain", criteria
+    assert decision == "review", criteria

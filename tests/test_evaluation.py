@@ -132,6 +132,14 @@ def test_evaluation_three_valued_logic():
     assert truth({"all": [{"label": "PERMANENT_IMAGES"}, {"claim_has": ["99999"]}]}, f, "x") is Truth.FALSE
 
 
+@pytest.mark.parametrize("status,expected", [("uncertain", Truth.UNKNOWN), ("asserted", Truth.FALSE), (None, Truth.FALSE)])
+def test_evaluation_uncertain_operator_never_meets(status, expected):
+    """A promised report ("to follow") leaves a criterion uncertain; a report in hand or none
+    says nothing about it."""
+    f = facts(finding(status=status)) if status else facts()
+    assert truth({"uncertain": {"label": "PERMANENT_IMAGES"}}, f, "x") is expected
+
+
 def test_evaluation_credential_operator():
     assert truth({"credential": "npp"}, facts(credential="npp"), "76942") is Truth.TRUE
     assert truth({"credential": "npp"}, facts(credential="physician"), "76942") is Truth.FALSE

@@ -115,6 +115,15 @@ def test_model_evidence_below_accept_is_uncertain(banded):
     assert all("low_confidence" not in f.context for f in model if f.score >= 0.6)
 
 
+def test_model_sentence_saying_the_opposite_gives_no_evidence(banded):
+    """The model reads whole sentences and a negation inside its span counts as part of what it
+    says; model.json's sentence_excludes keep 'the needle tip was not seen' from localizing."""
+    note = "Needle advanced toward the joint. The needle tip was not seen. Images saved."
+    found = [f for f in banded.check(_record(note)).findings if f.rule == RULE_NAME]
+    assert not [f for f in found if f.label in ("LOCALIZATION", "NEEDLE_LOCATION") and "not seen" in f.text]
+    assert found, "with a band down to 0.02 the model scores some sentence of the note"
+
+
 def test_model_refusal_is_a_clear_command_line_error(trained, tmp_path):
     from typer.testing import CliRunner
 

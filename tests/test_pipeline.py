@@ -273,3 +273,12 @@ def test_pipeline_no_further_negates(extract):
 def test_pipeline_letter_aside_to_the_reader_is_not_a_plan(extract):
     text = "As you will remember the landmarks could not be palpated through the swelling."
     assert statuses(extract(text, "PALPATION_NOT_POSSIBLE")) == {"asserted"}
+
+
+def test_pipeline_needle_not_clearly_seen_is_hedged_localization(extract):
+    found = extract("The needle tip was not clearly seen on the screen, but fluid returned freely.", "LOCALIZATION")
+    assert statuses(found) == {"uncertain"}
+
+
+def test_pipeline_needle_not_seen_is_no_localization(extract):
+    assert "asserted" not in statuses(extract("The needle tip was not seen.", "LOCALIZATION"))
