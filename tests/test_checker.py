@@ -223,3 +223,9 @@ def test_checker_promised_report_leaves_interpretation_uncertain(checker):
     criteria, decision = statuses(checker.check(record(text, "20550", "76942")), "76942")
     assert criteria["76942.interpretation"] == criteria["76942.region_evaluated"] == "uncertain", criteria
     assert decision == "review", criteria
+
+
+def test_checker_contrast_field_none_against_narrative_confirmation_is_uncertain(checker):
+    criteria, decision = statuses(checker.check(record("Contrast used: None\n" + HIP, "20610", "77002")), "77002")
+    assert criteria["77002.contrast_confirmation"] == "uncertain", criteria
+    assert decision == "review", criteria
