@@ -18,6 +18,7 @@ from .records import Document
 
 ASSERTED, UNCERTAIN, DISCOUNTED = "asserted", "uncertain", "discounted"
 LOW_CONFIDENCE = "low_confidence"  # model evidence scored between the 'uncertain' and 'accept' bands
+HYPOTHETICAL = "hypothetical"  # model evidence from a sentence stating a condition or a plan (model.json 'conditional')
 _RANK = {ASSERTED: 0, UNCERTAIN: 1, DISCOUNTED: 2}
 
 
@@ -87,18 +88,23 @@ def section_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str
     return reaches
 
 
-def _flags(span: Span, knowledge: Knowledge, contexts: list[tuple[int, int, str]], confident: bool) -> tuple[str, ...]:
+def _flags(span: Span, knowledge: Knowledge, contexts: list[tuple[int, int, str]], confident: bool,
+           conditional: bool) -> tuple[str, ...]:
     """Context flags from ConText modifiers, the sections and blocks around the span
-    (``contexts``), and the model's confidence. A modifier
-    inside the target itself ("ultrasound was not suitable") is part of what the target means,
-    not a negation of it (a model's sentence span read the whole sentence, negation included)."""
-    flags = {LOW_CONFIDENCE} if not confident else set()
+    (``contexts``), and the model's confidence. A modifier inside the target itself
+    ("ultrasound was not suitable") is part of what the target means, not a negation of it.
+    A model's span is a whole sentence: a token-level trigger inside it ("would", "can be")
+    has no scope worth the name there (assertion.json 'inside_model_sentence'), so whether
+    the sentence states a condition or a plan is read from the sentence (``conditional``)."""
+    flags = ({LOW_CONFIDENCE} if not confident else set()) | ({HYPOTHETICAL} if conditional else set())
     for modifier in span._.modifiers:
         category = knowledge.assertion.get(modifier.category)
         if category is None:
             continue
         inside = span.start <= modifier.modifier_span[0] and modifier.modifier_span[1] <= span.end
-        if not (inside and category.get("inside_target") == "part_of_meaning"):
+        meaning = category.get("inside_model_sentence" if span.kb_id_ == MODEL_RULE else "inside_target",
+                               category.get("inside_target"))
+        if not (inside and meaning == "part_of_meaning"):
             flags.add(category["flag"])
     flags.update(knowledge.assertion[category]["flag"] for start, end, category in contexts if start <= span.start < end)
     return tuple(sorted(flags))
@@ -111,8 +117,8 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
     for span in doc.spans.get(SPAN_GROUP, []):
         key = (span.start_char, span.end_char, span.label_)
-        score, confident = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True)
-        flags = _flags(span, knowledge, contexts, confident)
+        score, confident, conditional = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True, False)
+        flags = _flags(span, knowledge, contexts, confident, conditional)
         found.append(Finding(
             label=span.label_,
             document=document_index,

@@ -38,7 +38,7 @@ CARD = "evidence-model.card.json"
 RULE_NAME = "model"
 
 if not Doc.has_extension("evidence_scores"):
-    # (start_char, end_char, label) -> (probability, confident): the model's word on a span.
+    # (start_char, end_char, label) -> (probability, confident, conditional): the model's word on a span.
     Doc.set_extension("evidence_scores", default=None)
 
 
@@ -57,20 +57,22 @@ class ModelConfig:
     classifier: dict[str, Any]
     version: str
     sentence_excludes: dict[str, str]  # label -> regex: a sentence saying the opposite gives no evidence
+    conditional: str | None  # regex: a sentence stating a condition or a plan, whose evidence is hypothetical
 
     @classmethod
     def load(cls, pipelines_dir: Path = PIPELINES_DIR) -> "ModelConfig":
         data = json.loads((Path(pipelines_dir) / "model.json").read_text(encoding="utf-8"))
         if not 0 < data["uncertain"] <= data["accept"] <= 1:
             raise ModelError("pipelines/model.json: need 0 < uncertain <= accept <= 1")
-        for label, pattern in (data.get("sentence_excludes") or {}).items():
+        patterns = {f"sentence_excludes {label}": p for label, p in (data.get("sentence_excludes") or {}).items()}
+        for name, pattern in {**patterns, "conditional": data.get("conditional") or ""}.items():
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise ModelError(f"pipelines/model.json: sentence_excludes {label}: {error}") from error
+                raise ModelError(f"pipelines/model.json: {name}: {error}") from error
         return cls(tuple(data["labels"]), data["accept"], data["uncertain"], data["min_positive_sentences"],
                    data["seed"], data["features"], data["classifier"], data["version"],
-                   dict(data.get("sentence_excludes") or {}))
+                   dict(data.get("sentence_excludes") or {}), data.get("conditional"))
 
 
 def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
@@ -134,26 +136,29 @@ class EvidenceModelComponent:
     group as the rules' evidence, so ConText and the section context judge it the same way."""
 
     def __init__(self, model: EvidenceModel, accept: float, uncertain: float,
-                 sentence_excludes: dict[str, str] | None = None) -> None:
+                 sentence_excludes: dict[str, str] | None = None, conditional: str | None = None) -> None:
         self.model, self.accept, self.uncertain = model, accept, uncertain
         self.excludes = {label: re.compile(pattern, re.IGNORECASE) for label, pattern in (sentence_excludes or {}).items()}
+        self.conditional = re.compile(conditional, re.IGNORECASE) if conditional else None
 
     def __call__(self, doc: Doc) -> Doc:
         spans = sentence_spans(doc)
-        scores: dict[tuple[int, int, str], tuple[float, bool]] = {}
+        scores: dict[tuple[int, int, str], tuple[float, bool, bool]] = {}
         group = list(doc.spans.get(SPAN_GROUP, []))
         # A field name standing alone ("Landmarks palpable:", its "[x] yes" split off as the next
         # sentence) says nothing until its value: the model does not read it.
         spans = [(s, e) for s, e in spans if not doc[s:e].text.rstrip().endswith(":")]
-        probabilities = self.model.probabilities([doc[s:e].text for s, e in spans])
+        texts = [doc[s:e].text for s, e in spans]
+        probabilities = self.model.probabilities(texts)
+        conditional = [bool(self.conditional and self.conditional.search(text)) for text in texts]
         for label, values in probabilities.items():
             excludes = self.excludes.get(label)
-            for (start, end), p in zip(spans, values):
-                if p < self.uncertain or (excludes and excludes.search(doc[start:end].text)):
+            for (start, end), text, p, condition in zip(spans, texts, values, conditional):
+                if p < self.uncertain or (excludes and excludes.search(text)):
                     continue
                 span = Span(doc, start, end, label=label, kb_id=RULE_NAME)
                 group.append(span)
-                scores[(span.start_char, span.end_char, label)] = (round(float(p), 3), bool(p >= self.accept))
+                scores[(span.start_char, span.end_char, label)] = (round(float(p), 3), bool(p >= self.accept), condition)
         doc.spans[SPAN_GROUP] = group
         doc._.evidence_scores = scores
         return doc
@@ -165,4 +170,4 @@ def make_evidence_model(nlp: Language, name: str, models_dir: str, pipelines_dir
     if model is None:
         raise ModelError(f"no model in {models_dir}; build one with 'guidecheck train'")
     config = ModelConfig.load(Path(pipelines_dir))
-    return EvidenceModelComponent(model, config.accept, config.uncertain, config.sentence_excludes)
+    return EvidenceModelComponent(model, config.accept, config.uncertain, config.sentence_excludes, config.conditional)

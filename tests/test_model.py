@@ -124,6 +124,19 @@ def test_model_sentence_saying_the_opposite_gives_no_evidence(banded):
     assert found, "with a band down to 0.02 the model scores some sentence of the note"
 
 
+def test_model_sentence_stating_a_condition_is_hypothetical(banded):
+    note = "If the landmarks cannot be felt at the next visit, we will use fluoroscopy."
+    found = [f for f in banded.check(_record(note)).findings if f.rule == RULE_NAME]
+    assert found and all("hypothetical" in f.context and f.status != "asserted" for f in found)
+
+
+def test_model_sentence_is_not_hedged_by_a_trigger_word_inside_it(banded):
+    """'can be' inside a plain statement of fact is no plan: the sentence is the model's unit."""
+    note = "Neither the patellar borders nor the joint lines can be found with the fingers today."
+    found = [f for f in banded.check(_record(note)).findings if f.rule == RULE_NAME]
+    assert found and not any("hypothetical" in f.context for f in found)
+
+
 def test_model_refusal_is_a_clear_command_line_error(trained, tmp_path):
     from typer.testing import CliRunner
 
