@@ -70,7 +70,7 @@ class ClinicalSentences:
                 or bool(self.list_marker.match(text, token.idx))
                 or not token.text[0].islower()
             )
-        if (previous.is_punct and token.text.isupper() and len(token.text) > 2
+        if (previous.is_punct and previous.text not in "([{" and token.text.isupper() and len(token.text) > 2
                 and self.inline_heading.match(text, token.idx)):
             return True
         if token.text.startswith("[") and self.list_marker.match(text, token.idx):

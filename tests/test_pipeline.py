@@ -162,6 +162,11 @@ def test_pipeline_inline_heading_after_punctuation_starts_a_sentence(checker):
     assert sentences[-1] == "COMPLICATIONS: None."
 
 
+def test_pipeline_bracketed_capitals_are_no_inline_heading(checker):
+    text = "DIAGNOSTIC US R KNEE (PERFORMED TODAY): MODERATE SUPRAPATELLAR EFFUSION"
+    assert len(list(checker.language(text).sents)) == 1
+
+
 def test_pipeline_one_phrase_two_labels_keep_their_own_rules(checker):
     doc = checker.language("Ultrasound shows a hypoechoic collection.")
     rules = {(s.label_, s.kb_id_) for s in doc.spans["medspacy_spans"] if s.text == "hypoechoic"}
