@@ -39,6 +39,9 @@ class ClinicalSentences:
         self.list_marker = re.compile(config["list_marker"])
         self.heading_line = re.compile(config["heading_line"])
         self.inline_heading = re.compile(config["inline_heading"])
+        # Speech recognition that types the punctuation it was told ("... joint period new
+        # paragraph the needle ..."): the spoken end, read where it ends a sentence.
+        self.spoken_end = re.compile(config["spoken_sentence_end"], re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
         """Writes all boundaries at once: setting ``token.is_sent_start`` one token at a time
@@ -77,6 +80,8 @@ class ClinicalSentences:
             return True
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)
+        if previous.is_alpha and previous.text.islower():
+            return self.spoken_end.search(text, max(0, previous.idx - 40), previous.idx + len(previous.text)) is not None
         return False
 
     def _is_abbreviation(self, period: Token) -> bool:

@@ -167,6 +167,18 @@ def test_pipeline_bracketed_capitals_are_no_inline_heading(checker):
     assert len(list(checker.language(text).sents)) == 1
 
 
+def test_pipeline_spoken_sentence_end_splits_a_dictation(checker):
+    text = "no images were saved period the needle tip was seen in the joint new paragraph fluoro time 41 seconds"
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert sentences == ["no images were saved period", "the needle tip was seen in the joint new paragraph",
+                         "fluoro time 41 seconds"]
+
+
+def test_pipeline_period_as_a_word_is_no_sentence_end(checker):
+    text = "After a period of rest the pain improved and the post op period was uneventful."
+    assert len(list(checker.language(text).sents)) == 1
+
+
 def test_pipeline_one_phrase_two_labels_keep_their_own_rules(checker):
     doc = checker.language("Ultrasound shows a hypoechoic collection.")
     rules = {(s.label_, s.kb_id_) for s in doc.spans["medspacy_spans"] if s.text == "hypoechoic"}
