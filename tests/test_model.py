@@ -124,6 +124,12 @@ def test_model_sentence_saying_the_opposite_gives_no_evidence(banded):
     assert found, "with a band down to 0.02 the model scores some sentence of the note"
 
 
+def test_model_palpation_that_worked_is_no_palpation_problem(banded):
+    note = "The femoral artery was located by palpation of the pulse."
+    found = [f for f in banded.check(_record(note)).findings if f.rule == RULE_NAME]
+    assert not [f for f in found if f.label == "PALPATION_NOT_POSSIBLE"]
+
+
 def test_model_sentence_stating_a_condition_is_hypothetical(banded):
     note = "If the landmarks cannot be felt at the next visit, we will use fluoroscopy."
     found = [f for f in banded.check(_record(note)).findings if f.rule == RULE_NAME]
