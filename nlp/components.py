@@ -114,6 +114,15 @@ def sentence_of_token(doc: Doc) -> list[Span]:
     return sentences
 
 
+def spoken_punctuation_read(text: str, marks: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+    """The text with punctuation that speech recognition typed as words ("joint period",
+    "today colon is") replaced by the mark, padded with spaces to the same length, so that
+    a regex rule's offsets are still the original text's."""
+    for pattern, mark in marks:
+        text = pattern.sub(lambda m: mark + " " * (len(m.group()) - len(mark)), text)
+    return text
+
+
 def sentence_allows(sentence: str, metadata: dict) -> bool:
     requires = metadata.get("sentence_requires")
     excludes = metadata.get("sentence_excludes")
@@ -135,17 +144,18 @@ class EvidenceMatcher:
     token-pattern and phrase rules still go through medspaCy's matcher.
     """
 
-    def __init__(self, nlp: Language, rules: tuple[TargetRule, ...]) -> None:
+    def __init__(self, nlp: Language, rules: tuple[TargetRule, ...],
+                 spoken_marks: tuple[tuple[str, str], ...] = ()) -> None:
         self.vocab = nlp.vocab
+        self.spoken_marks = tuple((re.compile(p, re.IGNORECASE), mark) for p, mark in spoken_marks)
         self.regex_rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules if isinstance(r.pattern, str)]
         self.matcher = MedspacyMatcher(nlp, name="guidecheck_evidence", phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add([r for r in rules if not isinstance(r.pattern, str)])
 
-    def _matches(self, doc: Doc) -> list[tuple[TargetRule, Span]]:
+    def _matches(self, doc: Doc, text: str) -> list[tuple[TargetRule, Span]]:
         found = []
         for match_id, start, end in self.matcher(doc):
             found.append((self.matcher.rule_map[self.vocab.strings[match_id]], doc[start:end]))
-        text = doc.text
         for pattern, rule in self.regex_rules:
             for match in pattern.finditer(text):
                 span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
@@ -156,15 +166,17 @@ class EvidenceMatcher:
     def __call__(self, doc: Doc) -> Doc:
         kept, seen = [], set()
         sentences = sentence_of_token(doc)
+        text = spoken_punctuation_read(doc.text, self.spoken_marks) if self.spoken_marks else doc.text
         allowed: dict[tuple[int, str], bool] = {}
-        for rule, span in self._matches(doc):
+        for rule, span in self._matches(doc, text):
             key = (rule.category, span.start, span.end)
             if key in seen:
                 continue
             evidence = Span(doc, span.start, span.end, label=rule.category, kb_id=rule.literal)
             sentence = sentences[span.start]
             if (sentence.start, rule.literal) not in allowed:
-                allowed[sentence.start, rule.literal] = sentence_allows(sentence.text, rule.metadata or {})
+                allowed[sentence.start, rule.literal] = sentence_allows(
+                    text[sentence.start_char:sentence.end_char], rule.metadata or {})
             if allowed[sentence.start, rule.literal]:
                 seen.add(key)
                 kept.append(evidence)
@@ -174,4 +186,6 @@ class EvidenceMatcher:
 
 @Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
 def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
-    return EvidenceMatcher(nlp, load_knowledge(pipelines_dir).target_rules)
+    knowledge = load_knowledge(pipelines_dir)
+    marks = tuple(tuple(pair) for pair in knowledge.sentence_config.get("spoken_punctuation", ()))
+    return EvidenceMatcher(nlp, knowledge.target_rules, marks)

@@ -174,6 +174,12 @@ def test_pipeline_spoken_sentence_end_splits_a_dictation(checker):
                          "fluoro time 41 seconds"]
 
 
+def test_pipeline_spoken_colon_reads_as_a_heading_and_keeps_offsets(extract):
+    text = "reason colon locate the broken needle fragment in the heel period"
+    (found,) = extract(text, "INDICATION")
+    assert found.status == "asserted" and text[found.start:found.end] == found.text
+
+
 def test_pipeline_period_as_a_word_is_no_sentence_end(checker):
     text = "After a period of rest the pain improved and the post op period was uneventful."
     assert len(list(checker.language(text).sents)) == 1
