@@ -40,8 +40,9 @@ class ClinicalSentences:
         self.heading_line = re.compile(config["heading_line"])
         self.inline_heading = re.compile(config["inline_heading"])
         # Speech recognition that types the punctuation it was told ("... joint period new
-        # paragraph the needle ..."): the spoken end, read where it ends a sentence.
-        self.spoken_end = re.compile(config["spoken_sentence_end"], re.IGNORECASE)
+        # paragraph the needle ..."): a spoken sentence end ends a sentence.
+        self.spoken_ends = tuple(re.compile(pattern, re.IGNORECASE)
+                                 for pattern, mark in config.get("spoken_punctuation", ()) if mark in TERMINAL)
 
     def __call__(self, doc: Doc) -> Doc:
         """Writes all boundaries at once: setting ``token.is_sent_start`` one token at a time
@@ -81,7 +82,9 @@ class ClinicalSentences:
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)
         if previous.is_alpha and previous.text.islower():
-            return self.spoken_end.search(text, max(0, previous.idx - 40), previous.idx + len(previous.text)) is not None
+            end = previous.idx + len(previous.text)
+            return any(m.end() == end for pattern in self.spoken_ends
+                       for m in pattern.finditer(text, max(0, previous.idx - 40), end + 20))
         return False
 
     def _is_abbreviation(self, period: Token) -> bool:

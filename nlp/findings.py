@@ -18,7 +18,6 @@ from .records import Document
 
 ASSERTED, UNCERTAIN, DISCOUNTED = "asserted", "uncertain", "discounted"
 LOW_CONFIDENCE = "low_confidence"  # model evidence scored between the 'uncertain' and 'accept' bands
-HYPOTHETICAL = "hypothetical"  # model evidence from a sentence stating a condition or a plan (model.json 'conditional')
 _RANK = {ASSERTED: 0, UNCERTAIN: 1, DISCOUNTED: 2}
 
 
@@ -96,7 +95,9 @@ def _flags(span: Span, knowledge: Knowledge, contexts: list[tuple[int, int, str]
     A model's span is a whole sentence: a token-level trigger inside it ("would", "can be")
     has no scope worth the name there (assertion.json 'inside_model_sentence'), so whether
     the sentence states a condition or a plan is read from the sentence (``conditional``)."""
-    flags = ({LOW_CONFIDENCE} if not confident else set()) | ({HYPOTHETICAL} if conditional else set())
+    flags = {LOW_CONFIDENCE} if not confident else set()
+    if conditional:
+        flags.add(knowledge.assertion["HYPOTHETICAL"]["flag"])
     for modifier in span._.modifiers:
         category = knowledge.assertion.get(modifier.category)
         if category is None:
