@@ -50,19 +50,21 @@ class ClinicalSentences:
         if not len(doc):
             return doc
         text = doc.text
+        spoken_ends = {m.end() for pattern in self.spoken_ends for m in pattern.finditer(text)}
         previous = doc[0]
         starts = [START]
         for token in doc[1:]:
             if token.is_space:
                 starts.append(INSIDE)
                 continue
-            starts.append(START if self._starts(text, previous, token) else INSIDE)
+            starts.append(START if self._starts(text, previous, token, spoken_ends) else INSIDE)
             previous = token
         doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64").reshape(-1, 1))
         return doc
 
-    def _starts(self, text: str, previous: Token, token: Token) -> bool:
-        """Whether ``token`` opens a sentence, given the last non-space token before it."""
+    def _starts(self, text: str, previous: Token, token: Token, spoken_ends: set[int]) -> bool:
+        """Whether ``token`` opens a sentence, given the last non-space token before it and the
+        offsets where a spoken sentence end stops."""
         newlines = text.count("\n", previous.idx + len(previous.text), token.idx)
         if newlines >= 2:
             return True
@@ -81,11 +83,7 @@ class ClinicalSentences:
             return True
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)
-        if previous.is_alpha and previous.text.islower():
-            end = previous.idx + len(previous.text)
-            return any(m.end() == end for pattern in self.spoken_ends
-                       for m in pattern.finditer(text, max(0, previous.idx - 40), end + 20))
-        return False
+        return previous.idx + len(previous.text) in spoken_ends
 
     def _is_abbreviation(self, period: Token) -> bool:
         if period.text != ".":
