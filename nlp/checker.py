@@ -15,10 +15,10 @@ from pathlib import Path
 
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
-from .evaluation import CheckboxAgreement, CodeResult, Facts, LabelContradictions, SiteAgreement, evaluate_code
+from .evaluation import CheckboxAgreement, CodeResult, Facts, LabelContradictions, SameFact, SiteAgreement, evaluate_code
 from .findings import Finding, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
-from .model import MODELS_DIR
+from .model import MODELS_DIR, RULE_NAME as MODEL_RULE
 from .pipeline import build_language
 from .policy import PolicyNotFound, load_policies, select_policies
 from .records import Record, RecordError
@@ -51,11 +51,15 @@ class Checker:
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
         field_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
                                 if (rule.metadata or {}).get("template_field"))
+        framing_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
+                                  if (rule.metadata or {}).get("frames_sentence"))
         generic = frozenset(self.knowledge.vocabularies.get("template_generic_words", ()))
         self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
                                                          _site_agreement(info.site_agreement),
                                                          CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
-                                                         if info.checkbox_agreement else None)
+                                                         if info.checkbox_agreement else None,
+                                                         SameFact(info.same_fact_as, framing_rules | {MODEL_RULE})
+                                                         if info.same_fact_as else None)
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:

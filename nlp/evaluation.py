@@ -150,11 +150,22 @@ class CheckboxAgreement:
 
 
 @dataclass(frozen=True)
+class SameFact:
+    """``labels`` whose doubt passes to this label's evidence from the same sentence when
+    ``readers`` made it: the model, and rules that frame what the sentence states as the reason
+    ("Reason for US: ...", "..., so ultrasound was used"; metadata 'frames_sentence')."""
+
+    labels: tuple[str, ...]
+    readers: frozenset[str]
+
+
+@dataclass(frozen=True)
 class LabelContradictions:
     self_contradiction: bool = False
     opposed_by: tuple[str, ...] = ()
     site_agreement: SiteAgreement | None = None
     checkbox_agreement: CheckboxAgreement | None = None
+    same_fact: SameFact | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +198,20 @@ class Facts:
         if value is Truth.TRUE and rules.checkbox_agreement and rules.checkbox_agreement.conflict(
                 self.findings.get(name, ()), self.findings):
             return Truth.UNKNOWN
+        if value is Truth.TRUE and rules.same_fact and self._only_in_doubted_sentences(name, rules.same_fact):
+            return Truth.UNKNOWN
         return value
+
+    def _only_in_doubted_sentences(self, name: str, same_fact: SameFact) -> bool:
+        """A frame or a model reads a sentence, it does not state a fact of its own: "Reason for US:
+        the joint cannot be palpated" is the palpation statement framed as a reason. When the
+        record leaves that statement in doubt (hedged, or opposed by "joint easily palpable" on
+        exam), the reason read from its sentence is in the same doubt. A rule that names its own
+        fact ("distorted anatomy after the excision") stands, and so does a reason elsewhere."""
+        doubted = {f.sentence for other in same_fact.labels if self.label(other) is Truth.UNKNOWN
+                   for f in self.findings.get(other, ())}
+        asserted = [f for f in self.findings.get(name, ()) if f.status == ASSERTED]
+        return bool(doubted) and all(f.sentence in doubted and f.rule in same_fact.readers for f in asserted)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class LabelInfo:
     looked_for: str
     flag_effects: tuple[tuple[str, str], ...] = ()
     contradicted_by: tuple[str, ...] = ()
+    same_fact_as: tuple[str, ...] = ()  # labels whose doubt a shared sentence passes on to this one
     self_contradiction: bool = False
     site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
     checkbox_agreement: tuple[str, ...] = ()  # narrative labels a ticked box must agree with
@@ -179,6 +180,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         name: LabelInfo(name=name, looked_for=info["looked_for"],
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
                         contradicted_by=tuple(info.get("contradicted_by", ())),
+                        same_fact_as=tuple(info.get("same_fact_as", ())),
                         self_contradiction=bool(info.get("self_contradiction", False)),
                         site_agreement=info.get("site_agreement"),
                         checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
@@ -207,7 +209,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     produced = {rule.category for rule in knowledge.target_rules}
     produced |= {item["label"] for items in knowledge.document_kinds.values() for item in items}
     unknown = produced - set(knowledge.labels)
-    unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by} - set(knowledge.labels)
+    unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by + info.same_fact_as} - set(knowledge.labels)
     unknown |= {l for info in knowledge.labels.values() for l in info.checkbox_agreement} - set(knowledge.labels)
     if unknown:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")

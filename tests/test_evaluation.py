@@ -4,7 +4,7 @@ import pytest
 
 import re
 
-from nlp.evaluation import Facts, LabelContradictions, SiteAgreement, Truth, decide, evaluate_criterion, ticked_box, truth
+from nlp.evaluation import Facts, LabelContradictions, SameFact, SiteAgreement, Truth, decide, evaluate_criterion, ticked_box, truth
 from nlp.findings import Finding
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
@@ -74,6 +74,31 @@ def test_evaluation_opposing_labels_make_both_uncertain():
     opposed = {"PALPABLE_JOINT": LabelContradictions(opposed_by=("PALPATION_NOT_POSSIBLE",))}
     result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradictions=opposed), "77002", LOOKED_FOR)
     assert result.status == "uncertain"
+
+
+REASON = "Reason for US: the joint cannot be palpated today."
+SAME_FACT = {"IMAGING_REASON": LabelContradictions(same_fact=SameFact(("PALPATION_NOT_POSSIBLE",), frozenset({"frame"}))),
+             "PALPATION_NOT_POSSIBLE": LabelContradictions(opposed_by=("PALPABLE_JOINT",))}
+
+
+def said(label, sentence, rule, status="asserted"):
+    return Finding(label, 0, 0, 5, sentence[:5], sentence, None, (), rule, status)
+
+
+@pytest.mark.parametrize("reason_rule,reason_sentence,expected", [
+    ("frame", REASON, Truth.UNKNOWN),  # the frame states what its sentence states: in doubt with it
+    ("anatomy", REASON, Truth.TRUE),  # a rule naming its own fact stands
+    ("frame", "Reason for US: deep target.", Truth.TRUE),  # a reason in another sentence stands
+])
+def test_evaluation_doubted_statement_passes_doubt_to_its_frame(reason_rule, reason_sentence, expected):
+    found = (said("IMAGING_REASON", reason_sentence, reason_rule), said("PALPATION_NOT_POSSIBLE", REASON, "r"),
+             said("PALPABLE_JOINT", "Exam: joint easily palpable.", "p"))
+    assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is expected
+
+
+def test_evaluation_undoubted_statement_leaves_its_frame_true():
+    found = (said("IMAGING_REASON", REASON, "frame"), said("PALPATION_NOT_POSSIBLE", REASON, "r"))
+    assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is Truth.TRUE
 
 
 SITES = LabelContradictions(self_contradiction=True, site_agreement=SiteAgreement(
