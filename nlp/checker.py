@@ -59,7 +59,8 @@ class Checker:
                                                          CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
                                                          if info.checkbox_agreement else None,
                                                          SameFact(info.same_fact_as, framing_rules | {MODEL_RULE})
-                                                         if info.same_fact_as else None)
+                                                         if info.same_fact_as else None,
+                                                         frozenset(info.yields_to_doubt))
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:

@@ -166,6 +166,7 @@ class LabelContradictions:
     site_agreement: SiteAgreement | None = None
     checkbox_agreement: CheckboxAgreement | None = None
     same_fact: SameFact | None = None
+    yields_to_doubt: frozenset[str] = frozenset()  # rules that say less than the label's other rules
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,18 @@ class Facts:
             return Truth.UNKNOWN
         if value is Truth.TRUE and rules.same_fact and self._only_in_doubted_sentences(name, rules.same_fact):
             return Truth.UNKNOWN
+        if value is Truth.TRUE and rules.yields_to_doubt and self._only_weak_against_doubt(name, rules.yields_to_doubt):
+            return Truth.UNKNOWN
         return value
+
+    def _only_weak_against_doubt(self, name: str, weak: frozenset[str]) -> bool:
+        """Some rules only imply what others state: "in-plane approach" implies the needle was
+        followed, "the needle tip was probably within the bursa, though hard to see" says how
+        well it was. When only such implying rules assert the label and a stating rule hedges
+        it, the record leaves the fact in doubt."""
+        own = self.findings.get(name, ())
+        return (all(f.rule in weak for f in own if f.status == ASSERTED)
+                and any(f.status == UNCERTAIN and f.rule not in weak for f in own))
 
     def _only_in_doubted_sentences(self, name: str, same_fact: SameFact) -> bool:
         """A frame or a model reads a sentence, it does not state a fact of its own: "Reason for US:

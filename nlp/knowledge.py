@@ -35,6 +35,9 @@ GAP_TEMPLATE = (r"(?:(?!\b(?:not|no|never|without|nor|neither|denies|denied|nega
 _MACRO = re.compile(r"\{(vocab|gap):([A-Za-z0-9_]+)\}")
 
 
+MODEL_RULE = "model"  # the rule name the evidence model's findings carry
+
+
 class KnowledgeError(ValueError):
     """A rule or data file under pipelines/ is malformed; the message names the file."""
 
@@ -46,6 +49,7 @@ class LabelInfo:
     flag_effects: tuple[tuple[str, str], ...] = ()
     contradicted_by: tuple[str, ...] = ()
     same_fact_as: tuple[str, ...] = ()  # labels whose doubt a shared sentence passes on to this one
+    yields_to_doubt: tuple[str, ...] = ()  # rules whose assertion a hedge by the label's other rules outweighs
     self_contradiction: bool = False
     site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
     checkbox_agreement: tuple[str, ...] = ()  # narrative labels a ticked box must agree with
@@ -181,6 +185,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
                         contradicted_by=tuple(info.get("contradicted_by", ())),
                         same_fact_as=tuple(info.get("same_fact_as", ())),
+                        yields_to_doubt=tuple(info.get("yields_to_doubt", ())),
                         self_contradiction=bool(info.get("self_contradiction", False)),
                         site_agreement=info.get("site_agreement"),
                         checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
@@ -215,6 +220,9 @@ def _check_cross_references(knowledge: Knowledge) -> None:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
     rule_names = {rule.literal for rule in knowledge.target_rules}
     for name, info in knowledge.labels.items():
+        unknown_rules = set(info.yields_to_doubt) - rule_names - {MODEL_RULE}
+        if unknown_rules:
+            raise KnowledgeError(f"labels.json: {name}: yields_to_doubt names unknown rules {sorted(unknown_rules)}")
         agreement = info.site_agreement
         if agreement is None:
             continue

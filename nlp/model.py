@@ -31,11 +31,12 @@ from spacy.tokens import Doc, Span
 
 from . import PIPELINES_DIR, PROJECT_ROOT
 from .components import SPAN_GROUP
+from .knowledge import MODEL_RULE
 
 MODELS_DIR = PROJECT_ROOT / "models"
 ARTIFACT = "evidence-model.joblib"
 CARD = "evidence-model.card.json"
-RULE_NAME = "model"
+RULE_NAME = MODEL_RULE
 
 if not Doc.has_extension("evidence_scores"):
     # (start_char, end_char, label) -> (probability, confident, conditional): the model's word on a span.

@@ -165,12 +165,20 @@ TENDON_SHEATH_WITH_HA_BOX = (
     "25 g needle in-plane, tip seen within the sheath. Injected 1 mL Kenalog 40 + 1 mL lidocaine.\n"
     "Images saved to PACS. Separate US report dictated.\n"
 )
+BURSA_WITH_DOSED_HA_BOX = TENDON_SHEATH_WITH_HA_BOX.replace(
+    "[x] triamcinolone 40 mg  [x] hylan G-F 20 (Synvisc)", "[x] Durolane 60 mg/3 mL  [ ] Kenalog")
 
 
 def test_checker_box_contradicted_by_narrative_is_uncertain(checker):
     criteria, decision = statuses(checker.check(record(HIP_WITH_SI_BOX, "20610", "77002")), "77002")
     assert criteria["77002.spine"] == "uncertain" and decision == "review", criteria
     criteria, _ = statuses(checker.check(record(TENDON_SHEATH_WITH_HA_BOX, "20550", "76942")), "76942")
+    assert criteria["76942.viscosupplement"] == "uncertain", criteria
+
+
+def test_checker_box_agreement_ignores_dose_units(checker):
+    """'mg' and 'mL' in the narrative's Kenalog dose do not agree with '[x] Durolane 60 mg/3 mL'."""
+    criteria, _ = statuses(checker.check(record(BURSA_WITH_DOSED_HA_BOX, "20550", "76942")), "76942")
     assert criteria["76942.viscosupplement"] == "uncertain", criteria
 
 

@@ -101,6 +101,21 @@ def test_evaluation_undoubted_statement_leaves_its_frame_true():
     assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is Truth.TRUE
 
 
+IMPLYING = {"LOCALIZATION": LabelContradictions(yields_to_doubt=frozenset({"plane-approach"}))}
+
+
+@pytest.mark.parametrize("stated_rule,expected", [
+    (None, Truth.UNKNOWN),  # only the approach asserted, the tip hedged: in doubt
+    ("needle-visualized", Truth.TRUE),  # a rule stating the fact outweighs the hedge
+])
+def test_evaluation_implying_rule_yields_to_a_hedge(stated_rule, expected):
+    found = [said("LOCALIZATION", "22 g needle, in-plane approach.", "plane-approach"),
+             said("LOCALIZATION", "The tip was probably in the bursa.", "tip-position", "uncertain")]
+    if stated_rule:
+        found.append(said("LOCALIZATION", "Needle seen throughout its course.", stated_rule))
+    assert facts(*found, contradictions=IMPLYING).label("LOCALIZATION") is expected
+
+
 SITES = LabelContradictions(self_contradiction=True, site_agreement=SiteAgreement(
     ("field",), (("glenohumeral", re.compile(r"glenohumeral|humeral\s+head", re.I)),
                  ("subacromial", re.compile(r"subacromial", re.I)))))
