@@ -95,8 +95,16 @@ def test_checker_stand_alone_fluoroscopy_passes(checker):
     assert decision == "pass", criteria
 
 
+HIP_TOLD_PLAINLY = ("Ultrasound would not show her hip and her landmarks were lost under the pannus, so fluoroscopy it was.\n"
+                    "A 22-gauge needle to the superolateral femoral head-neck junction; contrast outlined the capsule.\n")
+TUBE_CONTRAST_CHECK = ("Fluoroscopic check of the gastrostomy tube, physician in the room.\n"
+                       "5 mL contrast through the tube confirmed its position in the stomach.\n")
+
+
 @pytest.mark.parametrize("text,expected", [
     (HIP, ["77002"]), (GANGLION, ["76942"]), (FOREIGN_BODY, ["76000"]), (LANDMARK_KNEE, []),
+    (HIP_TOLD_PLAINLY, ["77002"]),  # fluoroscopy, a needle and contrast confirming it: needle guidance
+    (TUBE_CONTRAST_CHECK, ["76000"]),  # contrast confirming a tube, no needle: stand-alone fluoroscopy
 ])
 def test_checker_infers_codes_without_claim_lines(checker, text, expected):
     result = checker.check(record(text))
