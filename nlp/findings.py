@@ -52,7 +52,10 @@ def assertion_status(label: str, flags: tuple[str, ...], knowledge: Knowledge) -
 
 def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]:
     """(start token, end token, ConText category) of each block, such as copied-forward text:
-    a block runs from its opening section over any headings inside it to its closing section."""
+    a block runs from its opening section over any headings inside it to its closing section.
+    A bracket quoting an earlier note ('Interval: knee OA. [Copied from 09/15 visit: "knee
+    tense, landmarks obscured"]') is a block too: it may open mid-line, where no section can
+    start, and ConText's scope would end at its first comma."""
     blocks, open_block = [], None
     for section in doc._.sections:
         if open_block is not None and section.category == open_block[1]["until"]:
@@ -62,6 +65,11 @@ def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]
             open_block = (section.title_start, knowledge.section_blocks[section.category])
     if open_block is not None:
         blocks.append((open_block[0], len(doc), open_block[1]["context"]))
+    for pattern, category in knowledge.quoted_notes:
+        for match in pattern.finditer(doc.text):
+            span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
+            if span is not None:
+                blocks.append((span.start, span.end, category))
     return blocks
 
 

@@ -66,6 +66,7 @@ class Knowledge:
     section_context: dict[str, str]
     section_blocks: dict[str, dict[str, str]]
     section_field_reach: str
+    quoted_notes: tuple[tuple[re.Pattern[str], str], ...]  # (bracket pattern, ConText category)
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     vocabularies: dict[str, tuple[str, ...]]
@@ -202,12 +203,20 @@ def _load_knowledge(directory: Path) -> Knowledge:
         section_context=section_context["sections"],
         section_blocks=section_context.get("blocks", {}),
         section_field_reach=section_context.get("field_reach", "section"),
+        quoted_notes=_quoted_notes(section_context.get("quoted_notes", ())),
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
         vocabularies=vocabularies,
     )
     _check_cross_references(knowledge)
     return knowledge
+
+
+def _quoted_notes(items: list[dict[str, str]]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    try:
+        return tuple((re.compile(item["pattern"], re.IGNORECASE), item["context"]) for item in items)
+    except (re.error, KeyError, TypeError) as error:
+        raise KnowledgeError(f"section_context.json: quoted_notes: {error}") from error
 
 
 def _check_cross_references(knowledge: Knowledge) -> None:
@@ -240,6 +249,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     if categories - set(knowledge.assertion):
         raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")
     block_contexts = {(name, block["context"]) for name, block in knowledge.section_blocks.items()}
+    block_contexts |= {("quoted_notes", category) for _, category in knowledge.quoted_notes}
     for section, category in list(knowledge.section_context.items()) + sorted(block_contexts):
         if category not in knowledge.assertion:
             raise KnowledgeError(f"section_context.json: section {section!r} names unknown category {category!r}")

@@ -203,6 +203,12 @@ def test_pipeline_text_after_a_copied_block_is_current(extract):
     assert statuses(extract(text, "PERMANENT_IMAGES")) == {"asserted"}
 
 
+def test_pipeline_bracket_quoting_an_earlier_note_mid_line_is_copied_forward(extract):
+    text = 'Interval: L knee OA. [Copied from 09/15/2020 visit: "L knee tense, landmarks obscured, dry tap."]'
+    found = extract(text, "PALPATION_NOT_POSSIBLE")
+    assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
