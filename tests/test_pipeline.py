@@ -209,6 +209,15 @@ def test_pipeline_bracket_quoting_an_earlier_note_mid_line_is_copied_forward(ext
     assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
 
 
+def test_pipeline_imaging_put_off_to_a_later_visit_is_not_today(extract):
+    found = [f for f in extract("No radiographs today; formal XR at the 1-week visit.", "OTHER_IMAGING") if f.text == "XR"]
+    assert found and found[0].status == "discounted" and "later_visit" in found[0].context
+
+
+def test_pipeline_visit_named_by_month_is_historical(extract):
+    assert statuses(extract("At his March visit the knee was tense with a large effusion.", "KNEE_PRESENTATION")) == {"discounted"}
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
