@@ -8,7 +8,9 @@ from ``pipelines/``.
 - ``guidecheck_evidence``: the target rules, matched with medspaCy's matcher, kept only when
   their sentence satisfies the rule's ``sentence_requires`` / ``sentence_excludes``, so a rule
   can be anchored on a short phrase that ConText can negate ("saved") yet demand the sentence
-  be about the right thing ("images").
+  be about the right thing ("images"), and their document the rule's ``document_requires``
+  (a purpose told as a story, "What I wanted to know today was whether ...", is the purpose
+  of the imaging only in a document that mentions imaging at all).
 """
 
 
@@ -169,9 +171,13 @@ class EvidenceMatcher:
         sentences = sentence_of_token(doc)
         text = spoken_punctuation_read(doc.text, self.spoken_marks) if self.spoken_marks else doc.text
         allowed: dict[tuple[int, str], bool] = {}
+        in_document: dict[str, bool] = {}
         for rule, span in self._matches(doc, text):
             key = (rule.category, span.start, span.end)
             if key in seen:
+                continue
+            required = (rule.metadata or {}).get("document_requires")
+            if required and in_document.setdefault(rule.literal, bool(_regex(required).search(text))) is False:
                 continue
             evidence = Span(doc, span.start, span.end, label=rule.category, kb_id=rule.literal)
             sentence = sentences[span.start]

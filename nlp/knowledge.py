@@ -147,7 +147,7 @@ def load_target_rules(directory: Path, vocabularies: dict[str, tuple[str, ...]])
                 item["pattern"] = expand_macros(item["pattern"], vocabularies, where)
                 _compile(item["pattern"], where)
             metadata = dict(item.get("metadata") or {})
-            for key in ("sentence_requires", "sentence_excludes"):
+            for key in ("sentence_requires", "sentence_excludes", "document_requires"):
                 if key in metadata:
                     metadata[key] = expand_macros(metadata[key], vocabularies, where)
                     _compile(metadata[key], where)
