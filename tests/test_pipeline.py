@@ -218,6 +218,10 @@ def test_pipeline_visit_named_by_month_is_historical(extract):
     assert statuses(extract("At his March visit the knee was tense with a large effusion.", "KNEE_PRESENTATION")) == {"discounted"}
 
 
+def test_pipeline_sentence_opening_with_its_time_is_historical(extract):
+    assert statuses(extract("Six weeks ago the knee was hugely swollen.", "KNEE_PRESENTATION")) == {"discounted"}
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
