@@ -67,7 +67,7 @@ class Checker:
         found: list[Finding] = []
         texts = (document.text for document in record.documents)
         for index, (document, doc) in enumerate(zip(record.documents, self.language.pipe(texts), strict=True)):
-            found += findings_from_document_kind(document, index, self.knowledge)
+            found += findings_from_document_kind(document, index, self.knowledge, record.date_of_service)
             found += findings_from_doc(doc, index, self.knowledge)
         return found
 

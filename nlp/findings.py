@@ -7,7 +7,9 @@ stage can be tested, stored and replayed without spaCy.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 from spacy.tokens import Doc, Span
 
@@ -144,15 +146,52 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
     return found
 
 
-def findings_from_document_kind(document: Document, document_index: int, knowledge: Knowledge) -> list[Finding]:
+_WRITTEN_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")
+
+
+def written_date(text: str) -> date | None:
+    """The first date written in ``text`` (2021-05-24, 05/24/2021, 24/05/2021 when the first
+    number cannot be a month); None when there is none or it is not a real day."""
+    match = _WRITTEN_DATE.search(text)
+    if match is None:
+        return None
+    if match.group(1):
+        year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
+    else:
+        month, day, year = int(match.group(4)), int(match.group(5)), int(match.group(6))
+        year += 2000 if year < 100 else 0
+        if month > 12:
+            month, day = day, month
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _document_status(document: Document, item: dict, date_of_service: date | None) -> tuple[str, tuple[str, ...]]:
+    """A document gives its evidence unless it says otherwise: a report that declares itself
+    pending ('REPORT STATUS: PENDING', 'final report to follow') is a promise, and one dated
+    another day ('Exam date: 05/24/2021' on a 06/15/2021 encounter) belongs to that day."""
+    if item.get("pending") and re.search(item["pending"], document.text, re.IGNORECASE):
+        return UNCERTAIN, ("hypothetical",)
+    dated = re.search(item["exam_date"], document.text, re.IGNORECASE | re.MULTILINE) if item.get("exam_date") else None
+    written = written_date(dated.group(0)) if dated else None
+    if date_of_service and written and written != date_of_service:
+        return DISCOUNTED, ("historical",)
+    return ASSERTED, ()
+
+
+def findings_from_document_kind(document: Document, document_index: int, knowledge: Knowledge,
+                                date_of_service: date | None = None) -> list[Finding]:
     """Evidence a document gives by what it is: a radiology report is a separate imaging report."""
     first_line = document.text.strip().splitlines()[0] if document.text.strip() else ""
     start = document.text.find(first_line) if first_line else 0
-    return [
-        Finding(
+    found = []
+    for item in knowledge.document_kinds.get(document.kind, ()):
+        status, context = _document_status(document, item, date_of_service)
+        found.append(Finding(
             label=item["label"], document=document_index, start=start, end=start + len(first_line),
-            text=first_line, sentence=first_line, section=None, context=(),
-            rule=item["rule"], status=ASSERTED,
-        )
-        for item in knowledge.document_kinds.get(document.kind, ())
-    ]
+            text=first_line, sentence=first_line, section=None, context=context,
+            rule=item["rule"], status=status,
+        ))
+    return found

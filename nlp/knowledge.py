@@ -222,6 +222,11 @@ def _quoted_notes(items: list[dict[str, str]]) -> tuple[tuple[re.Pattern[str], s
 def _check_cross_references(knowledge: Knowledge) -> None:
     produced = {rule.category for rule in knowledge.target_rules}
     produced |= {item["label"] for items in knowledge.document_kinds.values() for item in items}
+    for kind, items in knowledge.document_kinds.items():
+        for item in items:
+            for key in ("pending", "exam_date"):
+                if key in item:
+                    _compile(item[key], f"documents.json: {kind}: {key}")
     unknown = produced - set(knowledge.labels)
     unknown |= {l for info in knowledge.labels.values() for l in info.contradicted_by + info.same_fact_as} - set(knowledge.labels)
     unknown |= {l for info in knowledge.labels.values() for l in info.checkbox_agreement} - set(knowledge.labels)

@@ -1,5 +1,7 @@
 """The checker end to end on small real notes: claim-level edits, inference, suggestions."""
 
+from datetime import date
+
 import pytest
 
 from nlp.records import ClaimLine, Document, Record
@@ -143,6 +145,25 @@ def test_checker_radiology_report_document_is_a_separate_report(checker):
         Document(text="ULTRASOUND LEFT WRIST\nFINDINGS: 1.8 cm anechoic ganglion.", kind="radiology_report")))
     with_report = statuses(checker.check(r), "76942")[0]
     assert without["76942.separate_report"] == "not_met" and with_report["76942.separate_report"] == "met"
+
+
+def _with_report(report_text, date_of_service=None):
+    note = GANGLION.replace("A separate ultrasound report was dictated.", "")
+    return Record(id="r3", codes=(ClaimLine("20612"), ClaimLine("76942")), credential="MD",
+                  date_of_service=date_of_service, documents=(
+                      Document(text=note, kind="procedure_note"), Document(text=report_text, kind="radiology_report")))
+
+
+def test_checker_radiology_report_declaring_itself_pending_is_uncertain(checker):
+    report = "US GUIDED ASPIRATION LEFT WRIST\nREPORT STATUS: PENDING\nFinal report to follow after dictation."
+    assert statuses(checker.check(_with_report(report)), "76942")[0]["76942.separate_report"] == "uncertain"
+
+
+@pytest.mark.parametrize("exam_date,expected", [("05/24/2021", "not_met"), ("06/15/2021", "met"), ("2021-06-15", "met")])
+def test_checker_radiology_report_of_another_day_is_not_this_encounters(checker, exam_date, expected):
+    report = f"ULTRASOUND LEFT WRIST\nExam date: {exam_date}\nFINDINGS: 1.8 cm anechoic ganglion."
+    result = checker.check(_with_report(report, date(2021, 6, 15)))
+    assert statuses(result, "76942")[0]["76942.separate_report"] == expected
 
 
 def test_checker_physician_present_then_called_away_is_uncertain(checker):
