@@ -222,6 +222,10 @@ def test_pipeline_sentence_opening_with_its_time_is_historical(extract):
     assert statuses(extract("Six weeks ago the knee was hugely swollen.", "KNEE_PRESENTATION")) == {"discounted"}
 
 
+def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
+    assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
