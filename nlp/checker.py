@@ -58,8 +58,7 @@ class Checker:
                                                          _site_agreement(info.site_agreement),
                                                          CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
                                                          if info.checkbox_agreement else None,
-                                                         SameFact(info.same_fact_as, framing_rules | {MODEL_RULE})
-                                                         if info.same_fact_as else None,
+                                                         SameFact(info.same_fact_as, framing_rules | {MODEL_RULE}),
                                                          frozenset(info.yields_to_doubt))
                                for name, info in self.knowledge.labels.items()}
 

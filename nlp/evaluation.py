@@ -151,9 +151,10 @@ class CheckboxAgreement:
 
 @dataclass(frozen=True)
 class SameFact:
-    """``labels`` whose doubt passes to this label's evidence from the same sentence when
-    ``readers`` made it: the model, and rules that frame what the sentence states as the reason
-    ("Reason for US: ...", "..., so ultrasound was used"; metadata 'frames_sentence')."""
+    """Doubt about what a sentence states passes to this label's evidence that ``readers`` (the
+    model, and rules that frame the sentence: "Reason for US: ...", "..., so ultrasound was
+    used"; metadata 'frames_sentence') read from it: doubt from this label's own hedged rules,
+    and from ``labels`` stating the same fact in other words."""
 
     labels: tuple[str, ...]
     readers: frozenset[str]
@@ -216,13 +217,16 @@ class Facts:
 
     def _only_in_doubted_sentences(self, name: str, same_fact: SameFact) -> bool:
         """A frame or a model reads a sentence, it does not state a fact of its own: "Reason for US:
-        the joint cannot be palpated" is the palpation statement framed as a reason. When the
-        record leaves that statement in doubt (hedged, or opposed by "joint easily palpable" on
-        exam), the reason read from its sentence is in the same doubt. A rule that names its own
-        fact ("distorted anatomy after the excision") stands, and so does a reason elsewhere."""
-        doubted = {f.sentence for other in same_fact.labels if self.label(other) is Truth.UNKNOWN
-                   for f in self.findings.get(other, ())}
-        asserted = [f for f in self.findings.get(name, ()) if f.status == ASSERTED]
+        the joint cannot be palpated" is the palpation statement framed as a reason, "Reason:
+        probably to look for a loose body" a hedged purpose under a heading. When the record
+        leaves what the sentence states in doubt (hedged, or opposed by "joint easily palpable"
+        on exam), what a frame read from it is in the same doubt. A rule that names its own
+        fact ("distorted anatomy after the excision") stands, and so does evidence elsewhere."""
+        own = self.findings.get(name, ())
+        doubted = {f.sentence for f in own if f.status == UNCERTAIN and f.rule not in same_fact.readers}
+        doubted |= {f.sentence for other in same_fact.labels if self.label(other) is Truth.UNKNOWN
+                    for f in self.findings.get(other, ())}
+        asserted = [f for f in own if f.status == ASSERTED]
         return bool(doubted) and all(f.sentence in doubted and f.rule in same_fact.readers for f in asserted)
 
 

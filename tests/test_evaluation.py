@@ -96,6 +96,13 @@ def test_evaluation_doubted_statement_passes_doubt_to_its_frame(reason_rule, rea
     assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is expected
 
 
+def test_evaluation_frame_over_its_own_labels_hedged_content_is_in_doubt():
+    hedged = "Reason: I believe the request may have been to look for a loose body - unclear."
+    found = (said("INDICATION", hedged, "heading"), said("INDICATION", hedged, "to-determine", "uncertain"))
+    frames = {"INDICATION": LabelContradictions(same_fact=SameFact((), frozenset({"heading"})))}
+    assert facts(*found, contradictions=frames).label("INDICATION") is Truth.UNKNOWN
+
+
 def test_evaluation_undoubted_statement_leaves_its_frame_true():
     found = (said("IMAGING_REASON", REASON, "frame"), said("PALPATION_NOT_POSSIBLE", REASON, "r"))
     assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is Truth.TRUE
