@@ -153,11 +153,13 @@ class CheckboxAgreement:
 class SameFact:
     """Doubt about what a sentence states passes to this label's evidence that ``readers`` (the
     model, and rules that frame the sentence: "Reason for US: ...", "..., so ultrasound was
-    used"; metadata 'frames_sentence') read from it: doubt from this label's own hedged rules,
+    used"; metadata 'frames_sentence') read from it: doubt from this label's own rules hedged there,
     and from ``labels`` stating the same fact in other words."""
 
     labels: tuple[str, ...]
     readers: frozenset[str]
+    hedge: str = "uncertain"  # the context flag of a hedge ("probably", "may"): a conditional ("a blind
+    # pass would risk the artery") is how a reason is stated, not a doubt about it
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ class Facts:
         on exam), what a frame read from it is in the same doubt. A rule that names its own
         fact ("distorted anatomy after the excision") stands, and so does evidence elsewhere."""
         own = self.findings.get(name, ())
-        doubted = {f.sentence for f in own if f.status == UNCERTAIN and f.rule not in same_fact.readers}
+        doubted = {f.sentence for f in own if same_fact.hedge in f.context and f.rule not in same_fact.readers}
         doubted |= {f.sentence for other in same_fact.labels if self.label(other) is Truth.UNKNOWN
                     for f in self.findings.get(other, ())}
         asserted = [f for f in own if f.status == ASSERTED]

@@ -81,8 +81,8 @@ SAME_FACT = {"IMAGING_REASON": LabelContradictions(same_fact=SameFact(("PALPATIO
              "PALPATION_NOT_POSSIBLE": LabelContradictions(opposed_by=("PALPABLE_JOINT",))}
 
 
-def said(label, sentence, rule, status="asserted"):
-    return Finding(label, 0, 0, 5, sentence[:5], sentence, None, (), rule, status)
+def said(label, sentence, rule, status="asserted", context=()):
+    return Finding(label, 0, 0, 5, sentence[:5], sentence, None, context, rule, status)
 
 
 @pytest.mark.parametrize("reason_rule,reason_sentence,expected", [
@@ -96,11 +96,15 @@ def test_evaluation_doubted_statement_passes_doubt_to_its_frame(reason_rule, rea
     assert facts(*found, contradictions=SAME_FACT).label("IMAGING_REASON") is expected
 
 
-def test_evaluation_frame_over_its_own_labels_hedged_content_is_in_doubt():
-    hedged = "Reason: I believe the request may have been to look for a loose body - unclear."
-    found = (said("INDICATION", hedged, "heading"), said("INDICATION", hedged, "to-determine", "uncertain"))
+@pytest.mark.parametrize("flag,expected", [
+    ("uncertain", Truth.UNKNOWN),  # "may have been ... unclear": a hedge, the frame is in doubt
+    ("hypothetical", Truth.TRUE),  # "a blind pass would risk the artery": how a reason is stated
+])
+def test_evaluation_frame_over_its_own_labels_hedged_content_is_in_doubt(flag, expected):
+    sentence = "Reason: I believe the request may have been to look for a loose body - unclear."
+    found = (said("INDICATION", sentence, "heading"), said("INDICATION", sentence, "to-determine", "uncertain", (flag,)))
     frames = {"INDICATION": LabelContradictions(same_fact=SameFact((), frozenset({"heading"})))}
-    assert facts(*found, contradictions=frames).label("INDICATION") is Truth.UNKNOWN
+    assert facts(*found, contradictions=frames).label("INDICATION") is expected
 
 
 def test_evaluation_undoubted_statement_leaves_its_frame_true():
