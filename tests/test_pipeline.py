@@ -230,8 +230,11 @@ def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
 
-def test_pipeline_lumbar_facet_is_the_spine(extract):
-    assert statuses(extract("Right L4-5 lumbar facet injection under fluoroscopy.", "SPINE_PROCEDURE")) == {"asserted"}
+@pytest.mark.parametrize("text", ["Right L4-5 lumbar facet injection under fluoroscopy.",
+                                  "Sacrococcygeal joint injection under fluoroscopy.",
+                                  "Ganglion impar block under fluoroscopic guidance."])
+def test_pipeline_spinal_and_paraspinous_targets_are_the_spine(extract, text):
+    assert statuses(extract(text, "SPINE_PROCEDURE")) == {"asserted"}
 
 
 @pytest.mark.parametrize("text", [
