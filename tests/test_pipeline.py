@@ -226,6 +226,16 @@ def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
     assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
 
 
+@pytest.mark.parametrize("text", ["Technique: No new radiographs were obtained today.", "- No x-rays taken today."])
+def test_pipeline_no_after_a_colon_or_dash_negates_what_follows(extract, text):
+    assert statuses(extract(text, "OTHER_IMAGING")) == {"discounted"}
+
+
+@pytest.mark.parametrize("text", ["Images saved: No", "Images stored: none - unit left in demo mode."])
+def test_pipeline_field_answered_no_negates_its_label(extract, text):
+    assert statuses(extract(text, "PERMANENT_IMAGES")) == {"discounted"}
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
