@@ -236,6 +236,11 @@ def test_pipeline_field_answered_no_negates_its_label(extract, text):
     assert statuses(extract(text, "PERMANENT_IMAGES")) == {"discounted"}
 
 
+@pytest.mark.parametrize("text", ["Images saved: ___", "Images saved: ***", "Images saved: {BLANK}"])
+def test_pipeline_field_left_unfilled_is_not_evidence(extract, text):
+    assert "asserted" not in statuses(extract(text, "PERMANENT_IMAGES"))
+
+
 def test_pipeline_trochanteric_facet_is_not_the_spine(extract):
     assert extract("Needle advanced to the lateral facet of the greater trochanter.", "SPINE_PROCEDURE") == []
 
