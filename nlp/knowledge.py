@@ -234,6 +234,8 @@ def _check_cross_references(knowledge: Knowledge) -> None:
         raise KnowledgeError(f"labels.json lacks labels the rules produce: {sorted(unknown)}")
     rule_names = {rule.literal for rule in knowledge.target_rules}
     for name, info in knowledge.labels.items():
+        if any(knowledge.labels[other].same_fact_as for other in info.same_fact_as):
+            raise KnowledgeError(f"labels.json: {name}: same_fact_as names a label that has its own (no chains)")
         unknown_rules = set(info.yields_to_doubt) - rule_names - {MODEL_RULE}
         if unknown_rules:
             raise KnowledgeError(f"labels.json: {name}: yields_to_doubt names unknown rules {sorted(unknown_rules)}")

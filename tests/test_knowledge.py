@@ -137,3 +137,20 @@ def test_knowledge_site_agreement_names_known_rules(tmp_path):
     with pytest.raises(KnowledgeError, match=r"NEEDLE_LOCATION: site_agreement names unknown rules"):
         load_knowledge(copy)
 
+
+
+@pytest.mark.parametrize("label,key,value,message", [
+    ("LOCALIZATION", "yields_to_doubt", ["plane-aproach"], r"LOCALIZATION: yields_to_doubt names unknown rules"),
+    ("PALPATION_NOT_POSSIBLE", "same_fact_as", ["IMAGING_REASON"], r"same_fact_as names a label that has its own"),
+])
+def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, message):
+    """A misspelt rule, or a same_fact_as chain (which would recurse), is an error at load."""
+    import shutil
+    copy = tmp_path / "pipelines"
+    shutil.copytree(PIPELINES_DIR, copy)
+    path = copy / "labels.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["labels"][label][key] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=message):
+        load_knowledge(copy)
