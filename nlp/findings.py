@@ -168,16 +168,17 @@ def written_date(text: str) -> date | None:
         return None
 
 
-def _document_status(document: Document, item: dict, date_of_service: date | None) -> tuple[str, tuple[str, ...]]:
+def _document_status(document: Document, item: dict, date_of_service: date | None,
+                     knowledge: Knowledge) -> tuple[str, tuple[str, ...]]:
     """A document gives its evidence unless it says otherwise: a report that declares itself
     pending ('REPORT STATUS: PENDING', 'final report to follow') is a promise, and one dated
     another day ('Exam date: 05/24/2021' on a 06/15/2021 encounter) belongs to that day."""
     if item.get("pending") and re.search(item["pending"], document.text, re.IGNORECASE):
-        return UNCERTAIN, ("hypothetical",)
+        return UNCERTAIN, (knowledge.assertion["HYPOTHETICAL"]["flag"],)
     dated = re.search(item["exam_date"], document.text, re.IGNORECASE | re.MULTILINE) if item.get("exam_date") else None
     written = written_date(dated.group(0)) if dated else None
     if date_of_service and written and written != date_of_service:
-        return DISCOUNTED, ("historical",)
+        return DISCOUNTED, (knowledge.assertion["HISTORICAL"]["flag"],)
     return ASSERTED, ()
 
 
@@ -188,7 +189,7 @@ def findings_from_document_kind(document: Document, document_index: int, knowled
     start = document.text.find(first_line) if first_line else 0
     found = []
     for item in knowledge.document_kinds.get(document.kind, ()):
-        status, context = _document_status(document, item, date_of_service)
+        status, context = _document_status(document, item, date_of_service, knowledge)
         found.append(Finding(
             label=item["label"], document=document_index, start=start, end=start + len(first_line),
             text=first_line, sentence=first_line, section=None, context=context,
