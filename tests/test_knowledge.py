@@ -125,17 +125,24 @@ def test_knowledge_vocabulary_files_found():
     assert len(list((PIPELINES_DIR / "vocabularies").glob("*.json"))) >= 8
 
 
-def test_knowledge_site_agreement_names_known_rules(tmp_path):
-    """labels.json 'site_agreement' must name existing field rules and compilable site patterns."""
+def pipelines_with_labels(tmp_path, edit):
+    """A copy of pipelines/ whose labels.json ``edit`` (a function of its labels) has changed."""
     import shutil
     copy = tmp_path / "pipelines"
     shutil.copytree(PIPELINES_DIR, copy)
     path = copy / "labels.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["labels"]["NEEDLE_LOCATION"]["site_agreement"]["field_rules"] = ["needle-position-feild"]
+    edit(data["labels"])
     path.write_text(json.dumps(data), encoding="utf-8")
+    return copy
+
+
+def test_knowledge_site_agreement_names_known_rules(tmp_path):
+    """labels.json 'site_agreement' must name existing field rules and compilable site patterns."""
+    def misspell(labels):
+        labels["NEEDLE_LOCATION"]["site_agreement"]["field_rules"] = ["needle-position-feild"]
     with pytest.raises(KnowledgeError, match=r"NEEDLE_LOCATION: site_agreement names unknown rules"):
-        load_knowledge(copy)
+        load_knowledge(pipelines_with_labels(tmp_path, misspell))
 
 
 
@@ -145,12 +152,7 @@ def test_knowledge_site_agreement_names_known_rules(tmp_path):
 ])
 def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, message):
     """A misspelt rule, or a same_fact_as chain (which would recurse), is an error at load."""
-    import shutil
-    copy = tmp_path / "pipelines"
-    shutil.copytree(PIPELINES_DIR, copy)
-    path = copy / "labels.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["labels"][label][key] = value
-    path.write_text(json.dumps(data), encoding="utf-8")
+    def relate(labels):
+        labels[label][key] = value
     with pytest.raises(KnowledgeError, match=message):
-        load_knowledge(copy)
+        load_knowledge(pipelines_with_labels(tmp_path, relate))
