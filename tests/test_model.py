@@ -46,6 +46,15 @@ def test_model_training_is_reproducible(splits, trained, tmp_path):
     assert again["artifact"]["sha256"] == trained[1]["artifact"]["sha256"]
 
 
+def test_model_scores_are_the_calibrated_classifiers_probabilities(trained):
+    model = load_model(trained[0])
+    texts = [line for line in NOTE.splitlines()] + ["", "ultrasound could not show the joint"]
+    scores = model.probabilities(texts)
+    features = model.vectorizer.transform(texts)
+    for label, classifier in model.classifiers.items():
+        assert scores[label] == pytest.approx(classifier.predict_proba(features)[:, 1], abs=1e-9)
+
+
 def test_model_card_names_its_data_seed_and_metrics(splits, trained):
     out, card = trained
     assert card["data"]["train"]["files"] == {"train.jsonl": sha256_file(splits[0])}
