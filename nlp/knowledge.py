@@ -167,6 +167,20 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
         raise KnowledgeError(f"{where}: bad regular expression: {error}") from error
 
 
+def _context_rules(data: dict) -> tuple[ConTextRule, ...]:
+    """ConText rules, each ended by the clause breaks (``clause_breaks``: a comma, "and") unless
+    its metadata says it crosses them. A TERMINATE rule ends every scope, but "Last month she
+    had a massive, tense effusion" is about last month up to its full stop."""
+    breaks = {category.upper() for category in data.get("clause_breaks", ())}
+    rules = []
+    for entry in data["context_rules"]:
+        rule = ConTextRule.from_dict(entry)
+        if not (entry.get("metadata") or {}).get("crosses_clause_breaks"):
+            rule.terminated_by.update(breaks)
+        rules.append(rule)
+    return tuple(rules)
+
+
 def load_knowledge(directory: Path | str = PIPELINES_DIR) -> Knowledge:
     return _load_knowledge(Path(directory).resolve())
 
@@ -177,7 +191,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         raise KnowledgeError(f"{directory}: no pipelines directory")
     vocabularies = load_vocabularies(directory)
     try:
-        context_rules = tuple(ConTextRule.from_dict(r) for r in read_json(directory / "context.json")["context_rules"])
+        context_rules = _context_rules(read_json(directory / "context.json"))
         section_rules = tuple(SectionRule.from_dict(r) for r in read_json(directory / "sections.json")["section_rules"])
     except (ValueError, TypeError, KeyError) as error:
         raise KnowledgeError(f"{directory}: context or section rules: {error}") from error
@@ -252,7 +266,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
                 re.compile(pattern)
             except re.error as error:
                 raise KnowledgeError(f"labels.json: {name}: site {site!r}: {error}") from error
-    categories = {rule.category for rule in knowledge.context_rules} - {"TERMINATE", "PSEUDO"}
+    categories = {rule.category for rule in knowledge.context_rules if rule.direction not in ("TERMINATE", "PSEUDO")}
     if categories - set(knowledge.assertion):
         raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")
     block_contexts = {(name, block["context"]) for name, block in knowledge.section_blocks.items()}

@@ -222,6 +222,28 @@ def test_pipeline_sentence_opening_with_its_time_is_historical(extract):
     assert statuses(extract("Six weeks ago the knee was hugely swollen.", "KNEE_PRESENTATION")) == {"discounted"}
 
 
+def test_pipeline_time_of_an_earlier_visit_crosses_a_comma(extract):
+    found = extract("Six weeks ago the knee was hot, massively swollen and tense.", "KNEE_PRESENTATION")
+    assert found and statuses(found) == {"discounted"}
+
+
+def test_pipeline_today_still_ends_an_earlier_time(extract):
+    found = extract("Seen 3 wks ago, today the knee is massively swollen.", "KNEE_PRESENTATION")
+    assert statuses(found) == {"asserted"}
+
+
+def test_pipeline_visit_named_by_its_date_is_historical(extract):
+    found = extract("At his visit on 05/17/2016 he had a large, tense knee effusion.", "KNEE_PRESENTATION")
+    assert found and statuses(found) == {"discounted"}
+
+
+@pytest.mark.parametrize("text", ["Tip at the gluteus medius insertion, avoiding the trochanteric bursa; 1 mL injected.",
+                                  "Needle advanced onto the enthesis, away from the bursa, and 2 mL injected."])
+def test_pipeline_site_the_needle_avoids_is_not_its_site(extract, text):
+    found = extract(text, "JOINT_PROCEDURE")
+    assert found and statuses(found) == {"discounted"}
+
+
 def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
     assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
 
