@@ -60,7 +60,7 @@ class Checker:
                                                          CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
                                                          if info.checkbox_agreement else None,
                                                          SameFact(info.same_fact_as, framing_rules | {MODEL_RULE}, hedge),
-                                                         frozenset(info.yields_to_doubt))
+                                                         frozenset(info.yields_to_doubt), frozenset(info.denied_by))
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:

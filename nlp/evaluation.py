@@ -170,6 +170,7 @@ class LabelContradictions:
     checkbox_agreement: CheckboxAgreement | None = None
     same_fact: SameFact | None = None
     yields_to_doubt: frozenset[str] = frozenset()  # rules that say less than the label's other rules
+    denied_by: frozenset[str] = frozenset()  # rules whose plain negation denies the label outright
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,11 @@ class Facts:
         if value is Truth.TRUE and rules.same_fact and self._only_in_doubted_sentences(name, rules.same_fact):
             return Truth.UNKNOWN
         if value is Truth.TRUE and rules.yields_to_doubt and self._only_weak_against_doubt(name, rules.yields_to_doubt):
+            return Truth.UNKNOWN
+        if value is Truth.TRUE and any(f.rule in rules.denied_by and f.context == ("negated",)
+                                       for f in self.findings.get(name, ())):
+            # "[x] Knee arthrocentesis" beside "The knee joint itself was not entered": the
+            # record says both, whichever rules said them.
             return Truth.UNKNOWN
         return value
 

@@ -50,6 +50,7 @@ class LabelInfo:
     contradicted_by: tuple[str, ...] = ()
     same_fact_as: tuple[str, ...] = ()  # labels whose doubt a shared sentence passes on to this one
     yields_to_doubt: tuple[str, ...] = ()  # rules whose assertion a hedge by the label's other rules outweighs
+    denied_by: tuple[str, ...] = ()  # rules whose plain negation contradicts the label's asserted evidence
     self_contradiction: bool = False
     site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
     checkbox_agreement: tuple[str, ...] = ()  # narrative labels a ticked box must agree with
@@ -201,6 +202,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         contradicted_by=tuple(info.get("contradicted_by", ())),
                         same_fact_as=tuple(info.get("same_fact_as", ())),
                         yields_to_doubt=tuple(info.get("yields_to_doubt", ())),
+                        denied_by=tuple(info.get("denied_by", ())),
                         self_contradiction=bool(info.get("self_contradiction", False)),
                         site_agreement=info.get("site_agreement"),
                         checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
@@ -250,9 +252,10 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     for name, info in knowledge.labels.items():
         if any(knowledge.labels[other].same_fact_as for other in info.same_fact_as):
             raise KnowledgeError(f"labels.json: {name}: same_fact_as names a label that has its own (no chains)")
-        unknown_rules = set(info.yields_to_doubt) - rule_names - {MODEL_RULE}
-        if unknown_rules:
-            raise KnowledgeError(f"labels.json: {name}: yields_to_doubt names unknown rules {sorted(unknown_rules)}")
+        for key, named in (("yields_to_doubt", info.yields_to_doubt), ("denied_by", info.denied_by)):
+            unknown_rules = set(named) - rule_names - {MODEL_RULE}
+            if unknown_rules:
+                raise KnowledgeError(f"labels.json: {name}: {key} names unknown rules {sorted(unknown_rules)}")
         agreement = info.site_agreement
         if agreement is None:
             continue

@@ -242,6 +242,29 @@ def test_checker_template_site_field_the_narrative_contradicts_is_uncertain(chec
     assert criteria["76942.foot_procedure"] == "uncertain", criteria
 
 
+BAKER_DENYING_THE_KNEE = (
+    "Nursing flowsheet. Procedure: R knee joint aspiration. Time-out 10:05.\n"
+    "Why US: the cyst neck lies beside the popliteal artery and cannot be felt.\n"
+    "Prone. 18 g needle in plane, tip followed into the cyst; 38 mL aspirated. The knee joint itself was not entered.\n"
+    "Images archived.\n"
+    "KNEE US REPORT\n"
+    "Findings: Baker's cyst 5.8 x 2.4 cm between medial gastrocnemius and semimembranosus, no rupture.\n"
+    "Impression: Baker's cyst, aspirated under US.\n"
+)
+
+
+def test_checker_procedure_the_narrative_denies_is_uncertain(checker):
+    criteria, _ = statuses(checker.check(record(BAKER_DENYING_THE_KNEE, "10160", "76942")), "76942")
+    assert criteria["76942.knee_injection"] == "uncertain", criteria
+    assert criteria["76942.not_bundled_joint_code"] == "uncertain", criteria
+
+
+def test_checker_denial_alone_leaves_no_knee_procedure(checker):
+    denial_only = BAKER_DENYING_THE_KNEE.replace("Procedure: R knee joint aspiration. ", "")
+    criteria, _ = statuses(checker.check(record(denial_only, "10160", "76942")), "76942")
+    assert criteria["76942.knee_injection"] == "met", criteria
+
+
 def test_checker_npp_credential_with_a_physician_attestation_is_uncertain(checker):
     """gold-071's contradiction holds when the NP is the record's provider too."""
     np_note = "Procedure performed by: Kendra Moyo, NP\n" + GANGLION

@@ -148,6 +148,7 @@ def test_knowledge_site_agreement_names_known_rules(tmp_path):
 
 @pytest.mark.parametrize("label,key,value,message", [
     ("LOCALIZATION", "yields_to_doubt", ["plane-aproach"], r"LOCALIZATION: yields_to_doubt names unknown rules"),
+    ("KNEE_PROCEDURE", "denied_by", ["knee-not-enterd"], r"KNEE_PROCEDURE: denied_by names unknown rules"),
     ("PALPATION_NOT_POSSIBLE", "same_fact_as", ["IMAGING_REASON"], r"same_fact_as names a label that has its own"),
 ])
 def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, message):

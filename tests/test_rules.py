@@ -5,7 +5,9 @@ Each rule in ``pipelines/targets/*.json`` carries ``metadata.examples``: ``match
 rule should turn into *asserted* evidence of its label, and ``no_match`` near-misses (negated,
 hypothetical, someone else, or another meaning) that must not give asserted evidence of that
 label. The sentences run through the real pipeline, ConText included. A match is judged on the
-label, not the rule: another rule of the same label may catch it. ``more_match`` /
+label, not the rule: another rule of the same label may catch it. A rule written only to be
+denied (labels.json ``denied_by``) shows ``denied`` sentences instead of ``match``: the rule itself
+must find its label there, plainly negated. ``more_match`` /
 ``more_no_match`` hold further cases of the same kind (regressions a change to the rule must keep),
 beyond the few a rule shows as its ``match`` / ``no_match``.
 
@@ -34,7 +36,7 @@ def _rules() -> list[dict]:
 
 
 # example key -> what it asks: asserted evidence of the rule's label ("match") or none ("no_match")
-KINDS = {"match": "match", "no_match": "no_match", "more_match": "match", "more_no_match": "no_match"}
+KINDS = {"match": "match", "no_match": "no_match", "more_match": "match", "more_no_match": "no_match", "denied": "denied"}
 
 
 def _cases() -> list:
@@ -77,16 +79,19 @@ def test_rule_example(extract, rule, label, kind, text):
     asserted = [f for f in found if f.status == ASSERTED]
     if kind == "match":
         assert asserted, f"{rule}: no asserted {label} in {text!r}; found {describe(found)}"
+    elif kind == "denied":
+        assert any(f.rule == rule and f.context == ("negated",) for f in found) and not asserted, \
+            f"{rule}: no plainly negated {label} of its own in {text!r}; found {describe(found)}"
     else:
         assert not asserted, f"{rule}: {text!r} must not be asserted {label}; found {describe(asserted)}"
 
 
 def test_every_rule_has_examples():
-    """2-3 match and 1-2 no_match examples per rule."""
+    """2-3 match (or denied) and 1-2 no_match examples per rule."""
     wrong = []
     for rule in _rules():
         examples = (rule.get("metadata") or {}).get("examples") or {}
-        if not (2 <= len(examples.get("match", [])) <= 3 and 1 <= len(examples.get("no_match", [])) <= 2):
+        if not (2 <= len(examples.get("match", []) + examples.get("denied", [])) <= 3 and 1 <= len(examples.get("no_match", [])) <= 2):
             wrong.append(rule["literal"])
     assert wrong == []
 
