@@ -117,12 +117,14 @@ def sentence_of_token(doc: Doc) -> list[Span]:
     return sentences
 
 
-def spoken_punctuation_read(text: str, marks: tuple[tuple[re.Pattern[str], str], ...]) -> str:
-    """The text with punctuation that speech recognition typed as words ("joint period",
-    "today colon is") replaced by the mark, padded with spaces to the same length, so that
-    a regex rule's offsets are still the original text's."""
+def dictation_read(text: str, marks: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+    """The text as speech recognition meant it: punctuation typed as words ("joint period",
+    "today colon is") and words it misheard ("the see arm", "saved to pack s") replaced, each
+    padded with spaces to the length of what it replaces, so that a regex rule's offsets are
+    still the original text's. A replacement longer than what it replaces is not made."""
     for pattern, mark in marks:
-        text = pattern.sub(lambda m: mark + " " * (len(m.group()) - len(mark)), text)
+        text = pattern.sub(lambda m, mark=mark: mark.ljust(len(m.group())) if len(mark) <= len(m.group())
+                           else m.group(), text)
     return text
 
 
@@ -148,9 +150,9 @@ class EvidenceMatcher:
     """
 
     def __init__(self, nlp: Language, rules: tuple[TargetRule, ...],
-                 spoken_marks: tuple[tuple[str, str], ...] = ()) -> None:
+                 dictation_marks: tuple[tuple[str, str], ...] = ()) -> None:
         self.vocab = nlp.vocab
-        self.spoken_marks = tuple((re.compile(p, re.IGNORECASE), mark) for p, mark in spoken_marks)
+        self.dictation_marks = tuple((re.compile(p, re.IGNORECASE), mark) for p, mark in dictation_marks)
         self.regex_rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules if isinstance(r.pattern, str)]
         self.matcher = MedspacyMatcher(nlp, name="guidecheck_evidence", phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add([r for r in rules if not isinstance(r.pattern, str)])
@@ -169,7 +171,7 @@ class EvidenceMatcher:
     def __call__(self, doc: Doc) -> Doc:
         kept, seen = [], set()
         sentences = sentence_of_token(doc)
-        text = spoken_punctuation_read(doc.text, self.spoken_marks) if self.spoken_marks else doc.text
+        text = dictation_read(doc.text, self.dictation_marks) if self.dictation_marks else doc.text
         allowed: dict[tuple[int, str], bool] = {}
         in_document: dict[str, bool] = {}
         for rule, span in self._matches(doc, text):
@@ -194,5 +196,6 @@ class EvidenceMatcher:
 @Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
 def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
     knowledge = load_knowledge(pipelines_dir)
-    marks = tuple(tuple(pair) for pair in knowledge.sentence_config.get("spoken_punctuation", ()))
+    marks = tuple(tuple(pair) for key in ("spoken_punctuation", "misheard_words")
+                  for pair in knowledge.sentence_config.get(key, ()))
     return EvidenceMatcher(nlp, knowledge.target_rules, marks)

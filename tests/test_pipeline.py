@@ -180,6 +180,17 @@ def test_pipeline_spoken_colon_reads_as_a_heading_and_keeps_offsets(extract):
     assert found.status == "asserted" and text[found.start:found.end] == found.text
 
 
+def test_pipeline_misheard_word_is_read_as_meant_and_keeps_offsets(extract):
+    text = "I ran the see arm myself the whole time"
+    found = extract(text, "PHYSICIAN_PRESENT")
+    assert found and all(f.status == "asserted" and text[f.start:f.end] == f.text for f in found)
+
+
+def test_pipeline_dictated_correction_takes_back_what_came_before(extract):
+    found = extract("no images were saved scratch that images were saved to PACS", "PERMANENT_IMAGES")
+    assert {f.context for f in found} == {("negated", "withdrawn"), ()}
+
+
 def test_pipeline_period_as_a_word_is_no_sentence_end(checker):
     text = "After a period of rest the pain improved and the post op period was uneventful."
     assert len(list(checker.language(text).sents)) == 1
