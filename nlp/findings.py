@@ -149,23 +149,26 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
 _WRITTEN_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")
 
 
-def written_date(text: str) -> date | None:
-    """The first date written in ``text`` (2021-05-24, 05/24/2021, 24/05/2021 when the first
-    number cannot be a month); None when there is none or it is not a real day."""
+def written_dates(text: str) -> frozenset[date]:
+    """The days the first date written in ``text`` can mean: 2021-05-24 one; 05/03/2022 two, as
+    the writer may put the month or the day first (an Irish report's 08/03/2022 is 8 March), one
+    when the first number cannot be a month; none when there is no date or no real day."""
     match = _WRITTEN_DATE.search(text)
     if match is None:
-        return None
+        return frozenset()
     if match.group(1):
-        year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        readings = [(int(match.group(1)), int(match.group(2)), int(match.group(3)))]
     else:
-        month, day, year = int(match.group(4)), int(match.group(5)), int(match.group(6))
+        first, second, year = int(match.group(4)), int(match.group(5)), int(match.group(6))
         year += 2000 if year < 100 else 0
-        if month > 12:
-            month, day = day, month
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
+        readings = [(year, first, second), (year, second, first)]
+    days = set()
+    for year, month, day in readings:
+        try:
+            days.add(date(year, month, day))
+        except ValueError:
+            continue
+    return frozenset(days)
 
 
 def _document_status(document: Document, item: dict, date_of_service: date | None,
@@ -176,8 +179,8 @@ def _document_status(document: Document, item: dict, date_of_service: date | Non
     if item.get("pending") and re.search(item["pending"], document.text, re.IGNORECASE):
         return UNCERTAIN, (knowledge.assertion["HYPOTHETICAL"]["flag"],)
     dated = re.search(item["exam_date"], document.text, re.IGNORECASE | re.MULTILINE) if item.get("exam_date") else None
-    written = written_date(dated.group(0)) if dated else None
-    if date_of_service and written and written != date_of_service:
+    written = written_dates(dated.group(0)) if dated else frozenset()
+    if date_of_service and written and date_of_service not in written:
         return DISCOUNTED, (knowledge.assertion["HISTORICAL"]["flag"],)
     return ASSERTED, ()
 

@@ -159,7 +159,8 @@ def test_checker_radiology_report_declaring_itself_pending_is_uncertain(checker)
     assert statuses(checker.check(_with_report(report)), "76942")[0]["76942.separate_report"] == "uncertain"
 
 
-@pytest.mark.parametrize("exam_date,expected", [("05/24/2021", "not_met"), ("06/15/2021", "met"), ("2021-06-15", "met")])
+@pytest.mark.parametrize("exam_date,expected", [("05/24/2021", "not_met"), ("06/15/2021", "met"), ("2021-06-15", "met"),
+                                                ("15/06/2021", "met"), ("06/05/2021", "not_met")])
 def test_checker_radiology_report_of_another_day_is_not_this_encounters(checker, exam_date, expected):
     report = f"ULTRASOUND LEFT WRIST\nExam date: {exam_date}\nFINDINGS: 1.8 cm anechoic ganglion."
     result = checker.check(_with_report(report, date(2021, 6, 15)))
