@@ -255,6 +255,28 @@ def test_pipeline_site_the_needle_avoids_is_not_its_site(extract, text):
     assert found and statuses(found) == {"discounted"}
 
 
+def test_pipeline_differential_leaves_the_site_uncertain(extract):
+    found = extract("Right groin collection, seroma versus distended iliopsoas bursa; aspirated to dryness.", "JOINT_PROCEDURE")
+    assert found and statuses(found) == {"uncertain"}
+
+
+def test_pipeline_could_not_tell_whether_is_doubt_not_denial(extract):
+    text = "I could not tell whether the needle was still in the cyst or in the knee joint when 2 mL was injected."
+    found = extract(text, "KNEE_PROCEDURE")
+    assert found and statuses(found) == {"uncertain"}
+
+
+def test_pipeline_staff_radiologist_is_the_physician(extract):
+    text = "Fluoroscopy was performed personally by the undersigned staff radiologist, who was in the room."
+    found = extract(text, "PHYSICIAN_PRESENT")
+    assert found and statuses(found) == {"asserted"}
+
+
+def test_pipeline_nurse_practitioner_named_as_performer_is_no_other_person(extract):
+    found = extract("Procedure performed by: Aoife Brennan, Advanced Nurse Practitioner", "PERFORMER_NPP")
+    assert found and statuses(found) == {"asserted"}
+
+
 def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
     assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
 
