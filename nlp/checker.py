@@ -51,15 +51,13 @@ class Checker:
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
         field_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
                                 if (rule.metadata or {}).get("template_field"))
-        framing_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
-                                  if (rule.metadata or {}).get("frames_sentence"))
         hedge = self.knowledge.assertion["POSSIBLE_EXISTENCE"]["flag"]
         generic = frozenset(self.knowledge.vocabularies.get("template_generic_words", ()))
         self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
                                                          _site_agreement(info.site_agreement),
                                                          CheckboxAgreement(info.checkbox_agreement, field_rules, generic)
                                                          if info.checkbox_agreement else None,
-                                                         SameFact(info.same_fact_as, framing_rules | {MODEL_RULE}, hedge),
+                                                         SameFact(info.same_fact_as, self.knowledge.frame_rules | {MODEL_RULE}, hedge),
                                                          frozenset(info.yields_to_doubt), frozenset(info.denied_by))
                                for name, info in self.knowledge.labels.items()}
 

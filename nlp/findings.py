@@ -126,10 +126,20 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
     contexts = block_contexts(doc, knowledge) + section_contexts(doc, knowledge)
     scores = doc._.evidence_scores or {}
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
+    hedge = knowledge.assertion["POSSIBLE_EXISTENCE"]["flag"]
+    graph = doc._.context_graph if Doc.has_extension("context_graph") else None
+    hedged_tokens = {m.modifier_span[0] for m in (graph.modifiers if graph is not None else ())
+                     if knowledge.assertion.get(m.category, {}).get("flag") == hedge}
     for span in doc.spans.get(SPAN_GROUP, []):
         key = (span.start_char, span.end_char, span.label_)
         score, confident, conditional = scores[key] if span.kb_id_ == MODEL_RULE and key in scores else (None, True, False)
         flags = _flags(span, knowledge, contexts, confident, conditional)
+        if (span.kb_id_ in knowledge.frame_rules and knowledge.labels[span.label_].same_fact_as
+                and hedge not in flags and _hedged(sentences[span.start], hedged_tokens)):
+            # A reason's frame says its sentence is the reason (labels.json same_fact_as): "..., so
+            # I brought the portable ultrasound" after "the effusion may be hard to localise" gives
+            # a hedged reason, wherever the hedge stands. (An indication's question is no hedge.)
+            flags = tuple(sorted((*flags, hedge)))
         found.append(Finding(
             label=span.label_,
             document=document_index,
@@ -144,6 +154,10 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> li
             score=score,
         ))
     return found
+
+
+def _hedged(sentence: Span, hedged_tokens: set[int]) -> bool:
+    return any(sentence.start <= token < sentence.end for token in hedged_tokens)
 
 
 _WRITTEN_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,12 @@ class Knowledge:
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     vocabularies: dict[str, tuple[str, ...]]
+
+    @cached_property
+    def frame_rules(self) -> frozenset[str]:
+        """Rules that frame their sentence ("Reason for US: ...", "..., so ultrasound was used"):
+        they say the sentence is the reason, so what the sentence says decides what they do."""
+        return frozenset(rule.literal for rule in self.target_rules if (rule.metadata or {}).get("frames_sentence"))
 
     def credential_class(self, credential: str | None) -> str:
         """'physician', 'npp', 'unknown' (none given) or 'other', from the credential

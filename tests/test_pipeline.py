@@ -277,6 +277,18 @@ def test_pipeline_nurse_practitioner_named_as_performer_is_no_other_person(extra
     assert found and statuses(found) == {"asserted"}
 
 
+def test_pipeline_reason_frame_takes_the_hedge_of_its_sentence(extract):
+    text = "From this semi-recumbent position the effusion may be hard to localise, so I brought the portable ultrasound."
+    found = [f for f in extract(text, "IMAGING_REASON") if f.rule == "so-under-imaging"]
+    assert found and statuses(found) == {"uncertain"}
+
+
+def test_pipeline_what_a_blind_pass_would_likely_hit_is_a_reason(extract):
+    text = "Reason for US: a persistent median artery runs between the fascicles; a blind injection would likely hit it."
+    found = [f for f in extract(text, "IMAGING_REASON") if f.rule == "reason-field"]
+    assert found and statuses(found) == {"asserted"}
+
+
 def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
     assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
 
