@@ -41,6 +41,7 @@ class ClinicalSentences:
         self.list_marker = re.compile(config["list_marker"])
         self.heading_line = re.compile(config["heading_line"])
         self.inline_heading = re.compile(config["inline_heading"])
+        self.wrapped_line = int(config.get("wrapped_line", 0)) or None
         # Speech recognition that types the punctuation it was told ("... joint period new
         # paragraph the needle ..."): a spoken sentence end ends a sentence.
         self.spoken_ends = tuple(re.compile(pattern, re.IGNORECASE)
@@ -76,7 +77,7 @@ class ClinicalSentences:
                 previous.text[-1] in TERMINAL + (":", ";")
                 or bool(self.heading_line.match(previous_line))
                 or bool(self.list_marker.match(text, token.idx))
-                or not token.text[0].islower()
+                or not (token.text[0].islower() or self._wrapped_number(previous_line, previous, token))
             )
         if (previous.is_punct and previous.text not in "([{" and token.text.isupper() and len(token.text) > 2
                 and self.inline_heading.match(text, token.idx)):
@@ -86,6 +87,15 @@ class ClinicalSentences:
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)
         return previous.idx + len(previous.text) in spoken_ends
+
+    def _wrapped_number(self, previous_line: str, previous: Token, token: Token) -> bool:
+        """A hard-wrapped dictation line that stops mid-sentence ("... the junction sat about")
+        goes on in the next line even when that line starts with a number ("10 cm deep ...").
+        A short line (a template field, "Fluoro time 0.3 min") is not a wrap."""
+        following = token.nbor(1) if token.i + 1 < len(token.doc) else None
+        return (self.wrapped_line is not None and len(previous_line) >= self.wrapped_line
+                and previous.text.isalpha() and previous.text.islower()
+                and token.like_num and following is not None and following.text[:1].islower())
 
     def _is_abbreviation(self, period: Token) -> bool:
         if period.text != ".":

@@ -191,6 +191,14 @@ def test_pipeline_dictated_correction_takes_back_what_came_before(extract):
     assert {f.context for f in found} == {("negated", "withdrawn"), ()}
 
 
+def test_pipeline_hard_wrapped_line_goes_on_into_a_number(checker):
+    text = ("On this morning's ultrasound the femoral head-neck junction sat about\n"
+            "10 cm deep and never came into focus, so sonographic guidance was not workable.\n"
+            "Fluoro time 0.3 min\n2 images saved")
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert sentences[0].endswith("not workable.") and sentences[1:] == ["Fluoro time 0.3 min", "2 images saved"]
+
+
 def test_pipeline_period_as_a_word_is_no_sentence_end(checker):
     text = "After a period of rest the pain improved and the post op period was uneventful."
     assert len(list(checker.language(text).sents)) == 1
