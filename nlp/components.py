@@ -15,6 +15,8 @@ from ``pipelines/``.
 
 
 import re
+from bisect import bisect_left
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,15 +129,42 @@ def sentence_of_token(doc: Doc) -> list[Span]:
     return sentences
 
 
-def dictation_read(text: str, marks: tuple[tuple[re.Pattern[str], str], ...]) -> str:
-    """The text as speech recognition meant it: punctuation typed as words ("joint period",
-    "today colon is") and words it misheard ("the see arm", "saved to pack s") replaced, each
-    padded with spaces to the length of what it replaces, so that a regex rule's offsets are
-    still the original text's. A replacement longer than what it replaces is not made."""
-    for pattern, mark in marks:
-        text = pattern.sub(lambda m, mark=mark: mark.ljust(len(m.group())) if len(mark) <= len(m.group())
-                           else m.group(), text)
-    return text
+@dataclass(frozen=True)
+class MeantText:
+    """The text as its writer meant it, for the regex rules to read, with where each of its
+    characters came from in the original (``origin``, one more entry than the text, for an end
+    offset), so that evidence keeps the original text's offsets whatever the rewriting did."""
+
+    text: str
+    origin: tuple[int, ...]
+
+    def original(self, offset: int) -> int:
+        return self.origin[offset]
+
+    def meant(self, original: int) -> int:
+        return bisect_left(self.origin, original)
+
+
+def read_as_meant(text: str, rewrites: tuple[tuple[re.Pattern[str], str], ...]) -> MeantText:
+    """The text with each rewrite applied in turn: punctuation that speech recognition typed as
+    words ("joint period", "today colon is"), words it misheard ("the see arm", "flora time")
+    and clinical shorthand ("imgs", "not palp", "sep rpt") replaced by what they mean. A
+    replacement's characters all come from where its match began."""
+    origin = list(range(len(text) + 1))
+    for pattern, meaning in rewrites:
+        if not pattern.search(text):
+            continue
+        pieces: list[str] = []
+        mapped: list[int] = []
+        last = 0
+        for match in pattern.finditer(text):
+            pieces += [text[last:match.start()], meaning]
+            mapped += origin[last:match.start()] + [origin[match.start()]] * len(meaning)
+            last = match.end()
+        pieces.append(text[last:])
+        mapped += origin[last:]
+        text, origin = "".join(pieces), mapped
+    return MeantText(text, tuple(origin))
 
 
 def sentence_allows(sentence: str, metadata: dict) -> bool:
@@ -160,20 +189,20 @@ class EvidenceMatcher:
     """
 
     def __init__(self, nlp: Language, rules: tuple[TargetRule, ...],
-                 dictation_marks: tuple[tuple[str, str], ...] = ()) -> None:
+                 rewrites: tuple[tuple[str, str], ...] = ()) -> None:
         self.vocab = nlp.vocab
-        self.dictation_marks = tuple((re.compile(p, re.IGNORECASE), mark) for p, mark in dictation_marks)
+        self.rewrites = tuple((re.compile(p, re.IGNORECASE), meaning) for p, meaning in rewrites)
         self.regex_rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules if isinstance(r.pattern, str)]
         self.matcher = MedspacyMatcher(nlp, name="guidecheck_evidence", phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add([r for r in rules if not isinstance(r.pattern, str)])
 
-    def _matches(self, doc: Doc, text: str) -> list[tuple[TargetRule, Span]]:
+    def _matches(self, doc: Doc, meant: MeantText) -> list[tuple[TargetRule, Span]]:
         found = []
         for match_id, start, end in self.matcher(doc):
             found.append((self.matcher.rule_map[self.vocab.strings[match_id]], doc[start:end]))
         for pattern, rule in self.regex_rules:
-            for match in pattern.finditer(text):
-                span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
+            for match in pattern.finditer(meant.text):
+                span = doc.char_span(meant.original(match.start()), meant.original(match.end()), alignment_mode="expand")
                 if span is not None and len(span):
                     found.append((rule, span))
         return found
@@ -181,10 +210,11 @@ class EvidenceMatcher:
     def __call__(self, doc: Doc) -> Doc:
         kept, seen = [], set()
         sentences = sentence_of_token(doc)
-        text = dictation_read(doc.text, self.dictation_marks) if self.dictation_marks else doc.text
+        meant = read_as_meant(doc.text, self.rewrites)
+        text = meant.text
         allowed: dict[tuple[int, str], bool] = {}
         in_document: dict[str, bool] = {}
-        for rule, span in self._matches(doc, text):
+        for rule, span in self._matches(doc, meant):
             key = (rule.category, span.start, span.end)
             if key in seen:
                 continue
@@ -195,7 +225,7 @@ class EvidenceMatcher:
             sentence = sentences[span.start]
             if (sentence.start, rule.literal) not in allowed:
                 allowed[sentence.start, rule.literal] = sentence_allows(
-                    text[sentence.start_char:sentence.end_char], rule.metadata or {})
+                    text[meant.meant(sentence.start_char):meant.meant(sentence.end_char)], rule.metadata or {})
             if allowed[sentence.start, rule.literal]:
                 seen.add(key)
                 kept.append(evidence)
@@ -206,6 +236,6 @@ class EvidenceMatcher:
 @Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
 def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
     knowledge = load_knowledge(pipelines_dir)
-    marks = tuple(tuple(pair) for key in ("spoken_punctuation", "misheard_words")
-                  for pair in knowledge.sentence_config.get(key, ()))
-    return EvidenceMatcher(nlp, knowledge.target_rules, marks)
+    rewrites = tuple(tuple(pair) for key in ("spoken_punctuation", "misheard_words", "shorthand")
+                     for pair in knowledge.sentence_config.get(key, ()))
+    return EvidenceMatcher(nlp, knowledge.target_rules, rewrites)

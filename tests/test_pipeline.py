@@ -1,8 +1,11 @@
 """The medspaCy pipeline built from pipelines/: sentences, sections and context on small real
 phrasings, including the ConText traps listed in spec/architecture.md."""
 
+import re
+
 import pytest
 
+from nlp.components import read_as_meant
 from nlp.findings import findings_from_doc
 
 
@@ -184,6 +187,24 @@ def test_pipeline_misheard_word_is_read_as_meant_and_keeps_offsets(extract):
     text = "I ran the see arm myself the whole time"
     found = extract(text, "PHYSICIAN_PRESENT")
     assert found and all(f.status == "asserted" and text[f.start:f.end] == f.text for f in found)
+
+
+@pytest.mark.parametrize("text,label", [("imgs \u2713 PACS", "PERMANENT_IMAGES"), ("GT/ASIS not palp", "PALPATION_NOT_POSSIBLE"),
+                                        ("sep US rpt dictated", "SEPARATE_REPORT"), ("flora time 41 seconds", "FLUORO_DOSE")])
+def test_pipeline_shorthand_and_misheard_words_are_read_as_meant(extract, text, label):
+    found = extract(text, label)
+    assert found and all(f.status == "asserted" and text[f.start:f.end] == f.text for f in found)
+
+
+def test_pipeline_meant_text_maps_back_to_the_original_offsets():
+    meant = read_as_meant("flora time 41 s; imgs -> pack s", ((re.compile(r"\bflora\b"), "fluoro"),
+                                                             (re.compile(r"\bimgs\b"), "images"),
+                                                             (re.compile(r"\bpack s\b"), "PACS")))
+    assert meant.text == "fluoro time 41 s; images -> PACS"
+    start = meant.text.index("images")
+    assert (meant.original(start), meant.original(start + len("images"))) == (17, 21)
+    assert meant.original(len(meant.text)) == len("flora time 41 s; imgs -> pack s")
+    assert meant.meant(17) == start
 
 
 def test_pipeline_dictated_correction_takes_back_what_came_before(extract):
