@@ -16,7 +16,7 @@ from pathlib import Path
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
 from .evaluation import CheckboxAgreement, CodeResult, Facts, LabelContradictions, SameFact, SiteAgreement, evaluate_code
-from .findings import Finding, findings_from_doc, findings_from_document_kind
+from .findings import Finding, earlier_document_context, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
 from .model import MODELS_DIR, RULE_NAME as MODEL_RULE
 from .pipeline import build_language
@@ -66,7 +66,8 @@ class Checker:
         texts = (document.text for document in record.documents)
         for index, (document, doc) in enumerate(zip(record.documents, self.language.pipe(texts), strict=True)):
             found += findings_from_document_kind(document, index, self.knowledge, record.date_of_service)
-            found += findings_from_doc(doc, index, self.knowledge)
+            found += findings_from_doc(doc, index, self.knowledge,
+                                       earlier_document_context(document, record.date_of_service, self.knowledge))
         return found
 
     def check(self, record: Record) -> RecordResult:

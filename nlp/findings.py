@@ -121,9 +121,14 @@ def _flags(span: Span, knowledge: Knowledge, contexts: list[tuple[int, int, str]
     return tuple(sorted(flags))
 
 
-def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge) -> list[Finding]:
+def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge,
+                      document_context: str | None = None) -> list[Finding]:
+    """``document_context``: a ConText category the whole document lends its evidence (an
+    earlier consult's note in a review packet is historical, :func:`earlier_document_context`)."""
     found = []
     contexts = block_contexts(doc, knowledge) + section_contexts(doc, knowledge)
+    if document_context:
+        contexts.append((0, len(doc), document_context))
     scores = doc._.evidence_scores or {}
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
     hedge = knowledge.assertion["POSSIBLE_EXISTENCE"]["flag"]
@@ -183,6 +188,24 @@ def written_dates(text: str) -> frozenset[date]:
         except ValueError:
             continue
     return frozenset(days)
+
+
+def earlier_document_context(document: Document, date_of_service: date | None, knowledge: Knowledge) -> str | None:
+    """The context of a document its heading dates before the date of service ("CONSULT
+    04/18/2017" in a packet about 05/09/2017): it tells of that earlier encounter. A birth date
+    is no document date; a day-first or month-first reading on or after the date of service
+    leaves the document alone, as does one dated later (an addendum, an appeal letter)."""
+    earlier = knowledge.earlier_document
+    if not earlier or date_of_service is None:
+        return None
+    lines = [line for line in document.text.splitlines() if line.strip()][:earlier["heading_lines"]]
+    for line in lines:
+        if len(line.strip()) > earlier["heading_length"] or re.search(earlier["not_a_document_date"], line, re.IGNORECASE):
+            continue
+        days = written_dates(line)
+        if days:
+            return earlier["context"] if all(day < date_of_service for day in days) else None
+    return None
 
 
 def _document_status(document: Document, item: dict, date_of_service: date | None,

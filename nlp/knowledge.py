@@ -70,6 +70,7 @@ class Knowledge:
     quoted_notes: tuple[tuple[re.Pattern[str], str], ...]  # (bracket pattern, ConText category)
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
+    earlier_document: dict[str, Any]  # {"heading_lines", "not_a_document_date", "context"}
     vocabularies: dict[str, tuple[str, ...]]
 
     @cached_property
@@ -215,6 +216,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         for name, info in read_json(directory / "labels.json")["labels"].items()
     }
     section_context = read_json(directory / "section_context.json")
+    documents = read_json(directory / "documents.json")
     knowledge = Knowledge(
         directory=directory,
         target_rules=load_target_rules(directory, vocabularies),
@@ -227,7 +229,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
         section_field_reach=section_context.get("field_reach", "section"),
         quoted_notes=_quoted_notes(section_context.get("quoted_notes", ())),
         labels=labels,
-        document_kinds={kind: tuple(items) for kind, items in read_json(directory / "documents.json")["kinds"].items()},
+        document_kinds={kind: tuple(items) for kind, items in documents["kinds"].items()},
+        earlier_document=documents.get("earlier_document") or {},
         vocabularies=vocabularies,
     )
     _check_cross_references(knowledge)
@@ -283,3 +286,6 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     for section, category in list(knowledge.section_context.items()) + sorted(block_contexts):
         if category not in knowledge.assertion:
             raise KnowledgeError(f"section_context.json: section {section!r} names unknown category {category!r}")
+    earlier = knowledge.earlier_document
+    if earlier and earlier.get("context") not in knowledge.assertion:
+        raise KnowledgeError(f"documents.json: earlier_document names unknown category {earlier.get('context')!r}")

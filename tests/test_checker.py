@@ -167,6 +167,19 @@ def test_checker_radiology_report_of_another_day_is_not_this_encounters(checker,
     assert statuses(result, "76942")[0]["76942.separate_report"] == expected
 
 
+def test_checker_document_dated_before_the_encounter_is_its_history(checker):
+    consult = "CONSULT 04/18/2017\nExam: massive tense effusion R knee, joint lines not palpable. Aspirated by landmark.\n"
+    today = "05/09/2017  R knee injection\nUS unit out for service; fluoroscopy used. Needle into the suprapatellar pouch.\n"
+    def knee(first_line):
+        record = Record(id="r4", codes=(ClaimLine("20610"), ClaimLine("77002")), credential="MD", date_of_service=date(2017, 5, 9),
+                        documents=(Document(text=consult.replace("CONSULT 04/18/2017", first_line), kind="other"),
+                                   Document(text=today, kind="procedure_note")))
+        return statuses(checker.check(record), "77002")[0]["77002.knee_presentation"]
+    assert knee("CONSULT 04/18/2017") == "not_met"
+    assert knee("CONSULT 05/09/2017") == "met"
+    assert knee("CONSULT (DOB 04/18/1949)") == "met"
+
+
 def test_checker_physician_present_then_called_away_is_uncertain(checker):
     text = FOREIGN_BODY + "Radiologist present in room: Yes.\nAddendum: Dr. Moss was called away before the fluoroscopy began.\n"
     criteria, decision = statuses(checker.check(record(text, "76000")), "76000")
