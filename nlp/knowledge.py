@@ -70,7 +70,7 @@ class Knowledge:
     quoted_notes: tuple[tuple[re.Pattern[str], str], ...]  # (bracket pattern, ConText category)
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
-    earlier_document: dict[str, Any]  # {"heading_lines", "not_a_document_date", "context"}
+    earlier_document: dict[str, Any]  # {"heading_lines", "heading_length", "not_a_document_date", "context"}
     vocabularies: dict[str, tuple[str, ...]]
 
     @cached_property
@@ -176,9 +176,9 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
 
 
 def _context_rules(data: dict) -> tuple[ConTextRule, ...]:
-    """ConText rules, each ended by the clause breaks (``clause_breaks``: a comma, "and") unless
-    its metadata says it crosses them. A TERMINATE rule ends every scope, but "Last month she
-    had a massive, tense effusion" is about last month up to its full stop."""
+    """ConText rules, each ended by the clause breaks (``clause_breaks``: a comma, a dictated
+    "scratch that") unless its metadata says it crosses them. A TERMINATE rule ends every scope,
+    but "Last month she had a massive, tense effusion" is about last month past its comma."""
     breaks = {category.upper() for category in data.get("clause_breaks", ())}
     rules = []
     for entry in data["context_rules"]:

@@ -129,10 +129,11 @@ def _linear_form(classifiers: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, n
         return np.zeros((0, 0)), np.zeros(0), np.zeros(0), np.zeros(0)
     weights, intercepts, slopes, offsets = [], [], [], []
     for label, clf in classifiers.items():
-        (calibrated,) = clf.calibrated_classifiers_
-        (sigmoid,) = calibrated.calibrators
-        if calibrated.method != "sigmoid" or list(clf.classes_) != [0, 1]:
-            raise ModelError(f"{label}: expected one sigmoid-calibrated binary classifier")
+        parts = clf.calibrated_classifiers_
+        if (len(parts) != 1 or parts[0].method != "sigmoid" or len(parts[0].calibrators) != 1
+                or list(clf.classes_) != [0, 1]):
+            raise ModelError(f"{label}: expected one sigmoid-calibrated binary classifier; rebuild with 'guidecheck train'")
+        calibrated, sigmoid = parts[0], parts[0].calibrators[0]
         weights.append(calibrated.estimator.coef_[0])
         intercepts.append(calibrated.estimator.intercept_[0])
         slopes.append(sigmoid.a_)
