@@ -44,6 +44,7 @@ class ClinicalSentences:
         self.heading_line = re.compile(config["heading_line"])
         self.inline_heading = re.compile(config["inline_heading"])
         self.wrapped_line = int(config.get("wrapped_line", 0)) or None
+        self.wrap_fill = float(config.get("wrap_fill", 0)) or None
         # Speech recognition that types the punctuation it was told ("... joint period new
         # paragraph the needle ..."): a spoken sentence end ends a sentence.
         self.spoken_ends = tuple(re.compile(pattern, re.IGNORECASE)
@@ -56,18 +57,19 @@ class ClinicalSentences:
             return doc
         text = doc.text
         spoken_ends = {m.end() for pattern in self.spoken_ends for m in pattern.finditer(text)}
+        width = max(len(line.strip()) for line in text.splitlines()) if text.strip() else 0
         previous = doc[0]
         starts = [START]
         for token in doc[1:]:
             if token.is_space:
                 starts.append(INSIDE)
                 continue
-            starts.append(START if self._starts(text, previous, token, spoken_ends) else INSIDE)
+            starts.append(START if self._starts(text, previous, token, spoken_ends, width) else INSIDE)
             previous = token
         doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64").reshape(-1, 1))
         return doc
 
-    def _starts(self, text: str, previous: Token, token: Token, spoken_ends: set[int]) -> bool:
+    def _starts(self, text: str, previous: Token, token: Token, spoken_ends: set[int], width: int) -> bool:
         """Whether ``token`` opens a sentence, given the last non-space token before it and the
         offsets where a spoken sentence end stops."""
         newlines = text.count("\n", previous.idx + len(previous.text), token.idx)
@@ -80,6 +82,7 @@ class ClinicalSentences:
                 or bool(self.heading_line.match(previous_line))
                 or bool(self.list_marker.match(text, token.idx))
                 or not (token.text[0].islower() or self._wrapped_number(previous_line, previous, token))
+                or self._short_line(previous_line, token, width)
             )
         if (previous.is_punct and previous.text not in "([{" and token.text.isupper() and len(token.text) > 2
                 and self.inline_heading.match(text, token.idx)):
@@ -89,6 +92,13 @@ class ClinicalSentences:
         if previous.text[-1] in TERMINAL and (token.text[0].isupper() or token.text[0].isdigit() or token.text[0] in "([\"'"):
             return not self._is_abbreviation(previous)
         return previous.idx + len(previous.text) in spoken_ends
+
+    def _short_line(self, previous_line: str, token: Token, width: int) -> bool:
+        """A line that the next line's first word would still have fitted on (up to the share
+        ``wrap_fill`` of the document's widest line) was not wrapped: it ends where it ends,
+        lowercase next line or not. Terse notes write one fragment a line ("no XR today" /
+        "mini C-arm, run by me"), and a negation must not run on from one into the next."""
+        return self.wrap_fill is not None and len(previous_line) + 1 + len(token.text) < self.wrap_fill * width
 
     def _wrapped_number(self, previous_line: str, previous: Token, token: Token) -> bool:
         """A hard-wrapped dictation line that stops mid-sentence ("... the junction sat about")

@@ -220,6 +220,13 @@ def test_pipeline_hard_wrapped_line_goes_on_into_a_number(checker):
     assert sentences[0].endswith("not workable.") and sentences[1:] == ["Fluoro time 0.3 min", "2 images saved"]
 
 
+def test_pipeline_terse_lines_are_sentences_even_in_lowercase(checker):
+    text = ("HAND CLINIC\nglass cut L palm 2d ago @ work, ?retained shard\n"
+            "no XR today (outside films neg per pt, not brought)\nmini C-arm, run by me, to look for radiopaque FB in thenar wound\n")
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert "no XR today (outside films neg per pt, not brought)" in sentences
+
+
 def test_pipeline_period_as_a_word_is_no_sentence_end(checker):
     text = "After a period of rest the pain improved and the post op period was uneventful."
     assert len(list(checker.language(text).sents)) == 1
