@@ -45,6 +45,7 @@ class ClinicalSentences:
         self.inline_heading = re.compile(config["inline_heading"])
         self.wrapped_line = int(config.get("wrapped_line", 0)) or None
         self.wrap_fill = float(config.get("wrap_fill", 0)) or None
+        self.continuation_words = frozenset(word.lower() for word in config.get("continuation_words", ()))
         # Speech recognition that types the punctuation it was told ("... joint period new
         # paragraph the needle ..."): a spoken sentence end ends a sentence.
         self.spoken_ends = tuple(re.compile(pattern, re.IGNORECASE)
@@ -57,7 +58,7 @@ class ClinicalSentences:
             return doc
         text = doc.text
         spoken_ends = {m.end() for pattern in self.spoken_ends for m in pattern.finditer(text)}
-        width = max(len(line.strip()) for line in text.splitlines()) if text.strip() else 0
+        width = _wrap_width(text)
         previous = doc[0]
         starts = [START]
         for token in doc[1:]:
@@ -94,11 +95,15 @@ class ClinicalSentences:
         return previous.idx + len(previous.text) in spoken_ends
 
     def _short_line(self, previous_line: str, token: Token, width: int) -> bool:
-        """A line that the next line's first word would still have fitted on (up to the share
-        ``wrap_fill`` of the document's widest line) was not wrapped: it ends where it ends,
-        lowercase next line or not. Terse notes write one fragment a line ("no XR today" /
-        "mini C-arm, run by me"), and a negation must not run on from one into the next."""
-        return self.wrap_fill is not None and len(previous_line) + 1 + len(token.text) < self.wrap_fill * width
+        """A text of short lines was not wrapped, nor was a line that the next line's first word
+        would still have fitted on (within the share ``wrap_fill`` of the width the text was
+        wrapped at): such a line ends where it ends, lowercase next line or not, unless the next
+        line opens with a word that only continues ("into the joint"). Terse notes write one
+        fragment a line ("no XR today" / "mini C-arm, run by me"), and a negation must not run
+        on from one into the next."""
+        if self.wrap_fill is None or self.wrapped_line is None or token.lower_ in self.continuation_words:
+            return False
+        return width < self.wrapped_line or len(previous_line) + 1 + len(token.text) < self.wrap_fill * width
 
     def _wrapped_number(self, previous_line: str, previous: Token, token: Token) -> bool:
         """A hard-wrapped dictation line that stops mid-sentence ("... the junction sat about")
@@ -128,6 +133,13 @@ def make_sentences(nlp: Language, name: str, pipelines_dir: str) -> ClinicalSent
 @lru_cache(maxsize=512)
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
+
+
+def _wrap_width(text: str) -> int:
+    """The width a hard-wrapped text was wrapped at, estimated as the 90th percentile of its line
+    lengths: a heading or a pasted line longer than the wrap does not move it."""
+    lengths = sorted(len(line.strip()) for line in text.splitlines() if line.strip())
+    return lengths[(9 * (len(lengths) - 1)) // 10] if lengths else 0
 
 
 def sentence_of_token(doc: Doc) -> list[Span]:
