@@ -258,6 +258,6 @@ class EvidenceMatcher:
 @Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
 def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
     knowledge = load_knowledge(pipelines_dir)
-    rewrites = tuple(tuple(pair) for key in ("spoken_punctuation", "misheard_words", "shorthand")
+    rewrites = tuple(tuple(pair) for key in ("export_damage", "spoken_punctuation", "misheard_words", "shorthand")
                      for pair in knowledge.sentence_config.get(key, ()))
     return EvidenceMatcher(nlp, knowledge.target_rules, rewrites)

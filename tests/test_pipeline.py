@@ -196,6 +196,20 @@ def test_pipeline_shorthand_and_misheard_words_are_read_as_meant(extract, text, 
     assert found and all(f.status == "asserted" and text[f.start:f.end] == f.text for f in found)
 
 
+@pytest.mark.parametrize("text", ["collapsed.<br>\nKNEE US REPORT<br>\nFindings: 4 cm popliteal cyst.",
+                                  "</p>\n<p><b>KNEE US REPORT</b></p>\n<p>Findings: 4 cm popliteal cyst.</p>",
+                                  "\\par\n\\b KNEE US REPORT\\b0\\par\nFindings: 4 cm popliteal cyst."])
+def test_pipeline_export_damage_does_not_hide_a_report_heading(extract, text):
+    found = [f for f in extract(text, "SEPARATE_REPORT") if "REPORT" in f.text]
+    assert found and statuses(found) == {"asserted"}
+
+
+def test_pipeline_text_copied_forward_from_an_earlier_visit_is_historical(extract):
+    text = 'HISTORY (copied forward from the 03/11/2021 orthopaedic visit): "R knee massively swollen and tense."'
+    found = extract(text, "KNEE_PRESENTATION")
+    assert found and statuses(found) == {"discounted"}
+
+
 def test_pipeline_meant_text_maps_back_to_the_original_offsets():
     meant = read_as_meant("flora time 41 s; imgs -> pack s", ((re.compile(r"\bflora\b"), "fluoro"),
                                                              (re.compile(r"\bimgs\b"), "images"),
