@@ -346,6 +346,11 @@ def test_pipeline_earlier_or_outside_study_is_not_todays(extract, text):
     assert found and statuses(found) == {"discounted"}
 
 
+def test_pipeline_procedure_done_by_landmarks_is_not_the_guided_one(extract):
+    found = extract("Trigger point injections, right upper trapezius x2, by palpation of taut bands.", "TRIGGER_POINT")
+    assert found and statuses(found) == {"discounted"} and all("unguided" in f.context for f in found)
+
+
 def test_pipeline_imaging_from_yesterday_is_not_todays(extract):
     assert statuses(extract("XR from ED yesterday, reviewed today.", "OTHER_IMAGING")) == {"discounted"}
 
