@@ -51,7 +51,7 @@ class Checker:
         self.looked_for = {name: info.looked_for for name, info in self.knowledge.labels.items()}
         field_rules = frozenset(rule.literal for rule in self.knowledge.target_rules
                                 if (rule.metadata or {}).get("template_field"))
-        hedge = self.knowledge.assertion["POSSIBLE_EXISTENCE"]["flag"]
+        hedge = self.knowledge.hedge_flag
         generic = frozenset(self.knowledge.vocabularies.get("template_generic_words", ()))
         self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
                                                          _site_agreement(info.site_agreement),

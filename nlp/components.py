@@ -211,9 +211,9 @@ class EvidenceMatcher:
     """
 
     def __init__(self, nlp: Language, rules: tuple[TargetRule, ...],
-                 rewrites: tuple[tuple[str, str], ...] = ()) -> None:
+                 rewrites: tuple[tuple[re.Pattern[str], str], ...] = ()) -> None:
         self.vocab = nlp.vocab
-        self.rewrites = tuple((re.compile(p, re.IGNORECASE), meaning) for p, meaning in rewrites)
+        self.rewrites = rewrites
         self.regex_rules = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules if isinstance(r.pattern, str)]
         self.matcher = MedspacyMatcher(nlp, name="guidecheck_evidence", phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add([r for r in rules if not isinstance(r.pattern, str)])
@@ -258,6 +258,4 @@ class EvidenceMatcher:
 @Language.factory("guidecheck_evidence", default_config={"pipelines_dir": ""})
 def make_evidence_matcher(nlp: Language, name: str, pipelines_dir: str) -> EvidenceMatcher:
     knowledge = load_knowledge(pipelines_dir)
-    rewrites = tuple(tuple(pair) for key in ("export_damage", "spoken_punctuation", "misheard_words", "shorthand")
-                     for pair in knowledge.sentence_config.get(key, ()))
-    return EvidenceMatcher(nlp, knowledge.target_rules, rewrites)
+    return EvidenceMatcher(nlp, knowledge.target_rules, knowledge.rewrites)

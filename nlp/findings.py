@@ -131,7 +131,7 @@ def findings_from_doc(doc: Doc, document_index: int, knowledge: Knowledge,
         contexts.append((0, len(doc), document_context))
     scores = doc._.evidence_scores or {}
     sentences = sentence_of_token(doc) if doc.spans.get(SPAN_GROUP) else []
-    hedge = knowledge.assertion["POSSIBLE_EXISTENCE"]["flag"]
+    hedge = knowledge.hedge_flag
     graph = doc._.context_graph if Doc.has_extension("context_graph") else None
     hedged_tokens = {m.modifier_span[0] for m in (graph.modifiers if graph is not None else ())
                      if knowledge.assertion.get(m.category, {}).get("flag") == hedge}

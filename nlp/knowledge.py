@@ -63,6 +63,7 @@ class Knowledge:
     context_rules: tuple[ConTextRule, ...]
     section_rules: tuple[SectionRule, ...]
     sentence_config: dict[str, Any]
+    rewrites: tuple[tuple[re.Pattern[str], str], ...]  # (pattern, meaning): the text the target rules read
     assertion: dict[str, dict[str, str]]
     section_context: dict[str, str]
     section_blocks: dict[str, dict[str, str]]
@@ -72,6 +73,11 @@ class Knowledge:
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     earlier_document: dict[str, Any]  # {"heading_lines", "heading_length", "not_a_document_date", "context"}
     vocabularies: dict[str, tuple[str, ...]]
+
+    @property
+    def hedge_flag(self) -> str:
+        """The context flag of a hedge ("probably", "may"): ConText's POSSIBLE_EXISTENCE."""
+        return self.assertion["POSSIBLE_EXISTENCE"]["flag"]
 
     @cached_property
     def frame_rules(self) -> frozenset[str]:
@@ -182,6 +188,8 @@ def _context_rules(data: dict) -> tuple[ConTextRule, ...]:
     breaks = {category.upper() for category in data.get("clause_breaks", ())}
     rules = []
     for entry in data["context_rules"]:
+        if isinstance(entry.get("pattern"), str):
+            _compile(entry["pattern"], f"context.json: {entry.get('literal')!r}")
         rule = ConTextRule.from_dict(entry)
         if not (entry.get("metadata") or {}).get("crosses_clause_breaks"):
             rule.terminated_by.update(breaks)
@@ -217,12 +225,14 @@ def _load_knowledge(directory: Path) -> Knowledge:
     }
     section_context = read_json(directory / "section_context.json")
     documents = read_json(directory / "documents.json")
+    sentence_config = read_json(directory / "sentences.json")
     knowledge = Knowledge(
         directory=directory,
         target_rules=load_target_rules(directory, vocabularies),
         context_rules=context_rules,
         section_rules=section_rules,
-        sentence_config=read_json(directory / "sentences.json"),
+        sentence_config=sentence_config,
+        rewrites=_rewrites(sentence_config),
         assertion=read_json(directory / "assertion.json")["categories"],
         section_context=section_context["sections"],
         section_blocks=section_context.get("blocks", {}),
@@ -235,6 +245,18 @@ def _load_knowledge(directory: Path) -> Knowledge:
     )
     _check_cross_references(knowledge)
     return knowledge
+
+
+def _rewrites(config: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The [pattern, meaning] pairs of each list ``rewrites`` names, in that order (spoken
+    punctuation, misheard words, shorthand ...), compiled; a bad pattern is an error at load."""
+    pairs = []
+    for key in config.get("rewrites", ()):
+        for index, pair in enumerate(config.get(key, ())):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise KnowledgeError(f"sentences.json: {key}[{index}]: need [pattern, meaning]")
+            pairs.append((_compile(pair[0], f"sentences.json: {key}[{index}]"), pair[1]))
+    return tuple(pairs)
 
 
 def _quoted_notes(items: list[dict[str, str]]) -> tuple[tuple[re.Pattern[str], str], ...]:

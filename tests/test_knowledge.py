@@ -125,16 +125,21 @@ def test_knowledge_vocabulary_files_found():
     assert len(list((PIPELINES_DIR / "vocabularies").glob("*.json"))) >= 8
 
 
-def pipelines_with_labels(tmp_path, edit):
-    """A copy of pipelines/ whose labels.json ``edit`` (a function of its labels) has changed."""
+def pipelines_with(tmp_path, file, edit):
+    """A copy of pipelines/ whose ``file`` ``edit`` (a function of its JSON data) has changed."""
     import shutil
     copy = tmp_path / "pipelines"
     shutil.copytree(PIPELINES_DIR, copy)
-    path = copy / "labels.json"
+    path = copy / file
     data = json.loads(path.read_text(encoding="utf-8"))
-    edit(data["labels"])
+    edit(data)
     path.write_text(json.dumps(data), encoding="utf-8")
     return copy
+
+
+def pipelines_with_labels(tmp_path, edit):
+    """A copy of pipelines/ whose labels.json ``edit`` (a function of its labels) has changed."""
+    return pipelines_with(tmp_path, "labels.json", lambda data: edit(data["labels"]))
 
 
 def test_knowledge_site_agreement_names_known_rules(tmp_path):
@@ -157,3 +162,17 @@ def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, mess
         labels[label][key] = value
     with pytest.raises(KnowledgeError, match=message):
         load_knowledge(pipelines_with_labels(tmp_path, relate))
+
+
+@pytest.mark.parametrize("file,edit,message", [
+    ("sentences.json", lambda data: data["shorthand"].append(["(?<=\\bno|\\bnot)palp", "palpable"]),
+     r"sentences.json: shorthand\[\d+\]: bad regular expression"),
+    ("context.json", lambda data: data["context_rules"].append(
+        {"literal": "bad", "category": "HISTORICAL", "direction": "FORWARD", "pattern": "(?<=\\bMRI|\\bCT)\\d"}),
+     r"context.json: 'bad': bad regular expression"),
+])
+def test_knowledge_bad_pattern_in_data_is_an_error_at_load(tmp_path, file, edit, message):
+    """A pattern the regex engine refuses (here a variable-width look-behind) names its file and
+    entry when the pipelines are loaded, not when a note first reaches it."""
+    with pytest.raises(KnowledgeError, match=message):
+        load_knowledge(pipelines_with(tmp_path, file, edit))

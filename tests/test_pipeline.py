@@ -342,7 +342,7 @@ def test_pipeline_what_a_blind_pass_would_likely_hit_is_a_reason(extract):
 @pytest.mark.parametrize("text", ["No radiographs today; outside elbow radiographs were available for comparison.",
                                   "Radiographs: the series dated 01/02/2024 was reviewed today."])
 def test_pipeline_earlier_or_outside_study_is_not_todays(extract, text):
-    found = [f for f in extract(text, "OTHER_IMAGING") if f.text.lower() != "radiographs today"]
+    found = extract(text, "OTHER_IMAGING")
     assert found and statuses(found) == {"discounted"}
 
 
