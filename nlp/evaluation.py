@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .findings import ASSERTED, UNCERTAIN, Finding
+from .findings import ASSERTED, CORRECTION, LOW_CONFIDENCE, UNCERTAIN, Finding
 from .policy import Criterion, Expression, Policy, labels_in, walk
 from .records import ClaimLine
 
@@ -192,9 +192,15 @@ class Facts:
 
     def label(self, name: str) -> Truth:
         """Asserted evidence is TRUE unless the record contradicts it: the same statement plainly
-        negated (for labels that state one fact), or an opposing label asserted too."""
+        negated (for labels that state one fact), or an opposing label asserted too. What a
+        correction states ("Correction to the line above: images were saved") replaces what the
+        record said of the fact before it, so such a label is read from the correction alone."""
         rules = self.contradictions.get(name, LabelContradictions())
-        value = label_truth(self.findings.get(name, ()), rules.self_contradiction)
+        own = self.findings.get(name, ())
+        corrected = tuple(f for f in own if CORRECTION in f.context)
+        if corrected:
+            return label_truth(corrected, rules.self_contradiction)
+        value = label_truth(own, rules.self_contradiction)
         if value is Truth.TRUE and any(
                 label_truth(self.findings.get(other, ())) is Truth.TRUE for other in rules.opposed_by):
             return Truth.UNKNOWN
@@ -233,7 +239,7 @@ class Facts:
         own = self.findings.get(name, ())
         doubted = {f.sentence for f in own if same_fact.hedge in f.context and f.rule not in same_fact.readers}
         doubted |= {f.sentence for other in same_fact.labels if self.label(other) is Truth.UNKNOWN
-                    for f in self.findings.get(other, ())}
+                    for f in self.findings.get(other, ()) if f.context != (LOW_CONFIDENCE,)}
         asserted = [f for f in own if f.status == ASSERTED]
         return bool(doubted) and all(f.sentence in doubted and f.rule in same_fact.readers for f in asserted)
 
@@ -292,6 +298,8 @@ def truth(expression: Expression, facts: Facts, code: str) -> Truth:
         return Truth(2 - truth(argument, facts, code).value)
     if operator == "uncertain":
         return Truth.UNKNOWN if truth(argument, facts, code) is Truth.UNKNOWN else Truth.FALSE
+    if operator == "stated":
+        return Truth.TRUE if truth(argument, facts, code) is Truth.TRUE else Truth.FALSE
     if operator == "claim_has":
         return Truth.TRUE if claim_has(facts.claim, argument) else Truth.FALSE
     if operator == "claim_units_over":

@@ -20,6 +20,7 @@ from .records import Document
 
 ASSERTED, UNCERTAIN, DISCOUNTED = "asserted", "uncertain", "discounted"
 LOW_CONFIDENCE = "low_confidence"  # model evidence scored between the 'uncertain' and 'accept' bands
+CORRECTION = "correction"  # evidence a correction states (section_context.json text_blocks)
 _RANK = {ASSERTED: 0, UNCERTAIN: 1, DISCOUNTED: 2}
 
 
@@ -57,7 +58,8 @@ def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]
     a block runs from its opening section over any headings inside it to its closing section.
     A bracket quoting an earlier note ('Interval: knee OA. [Copied from 09/15 visit: "knee
     tense, landmarks obscured"]') is a block too: it may open mid-line, where no section can
-    start, and ConText's scope would end at its first comma."""
+    start, and ConText's scope would end at its first comma. A statement quoted and declared
+    wrong is withdrawn wherever the document says it."""
     blocks, open_block = [], None
     for section in doc._.sections:
         if open_block is not None and section.category == open_block[1]["until"]:
@@ -67,12 +69,23 @@ def block_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]
             open_block = (section.title_start, knowledge.section_blocks[section.category])
     if open_block is not None:
         blocks.append((open_block[0], len(doc), open_block[1]["context"]))
-    for pattern, category in knowledge.quoted_notes:
+    for pattern, category in knowledge.text_blocks:
         for match in pattern.finditer(doc.text):
-            span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
-            if span is not None:
-                blocks.append((span.start, span.end, category))
+            for start, end in _block_reach(doc.text, match):
+                span = doc.char_span(start, end, alignment_mode="expand")
+                if span is not None:
+                    blocks.append((span.start, span.end, category))
     return blocks
+
+
+def _block_reach(text: str, match: re.Match[str]) -> list[tuple[int, int]]:
+    """Where a text block lends its context: the match, or, for a pattern with a ``quote``
+    group (a statement quoted and declared wrong: 'The statement "Images stored to PACS" above
+    is therefore incorrect'), every place the document says the quoted words."""
+    if "quote" not in match.re.groupindex or not match.group("quote"):
+        return [(match.start(), match.end())]
+    said = re.compile(re.escape(match.group("quote").strip()), re.IGNORECASE)
+    return [(m.start(), m.end()) for m in said.finditer(text)]
 
 
 def section_contexts(doc: Doc, knowledge: Knowledge) -> list[tuple[int, int, str]]:

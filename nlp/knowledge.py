@@ -68,7 +68,7 @@ class Knowledge:
     section_context: dict[str, str]
     section_blocks: dict[str, dict[str, str]]
     section_field_reach: str
-    quoted_notes: tuple[tuple[re.Pattern[str], str], ...]  # (bracket pattern, ConText category)
+    text_blocks: tuple[tuple[re.Pattern[str], str], ...]  # (block pattern, ConText category)
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     earlier_document: dict[str, Any]  # {"heading_lines", "heading_length", "not_a_document_date", "context"}
@@ -237,7 +237,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         section_context=section_context["sections"],
         section_blocks=section_context.get("blocks", {}),
         section_field_reach=section_context.get("field_reach", "section"),
-        quoted_notes=_quoted_notes(section_context.get("quoted_notes", ())),
+        text_blocks=_text_blocks(section_context.get("text_blocks", ())),
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in documents["kinds"].items()},
         earlier_document=documents.get("earlier_document") or {},
@@ -259,11 +259,11 @@ def _rewrites(config: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]
     return tuple(pairs)
 
 
-def _quoted_notes(items: list[dict[str, str]]) -> tuple[tuple[re.Pattern[str], str], ...]:
+def _text_blocks(items: list[dict[str, str]]) -> tuple[tuple[re.Pattern[str], str], ...]:
     try:
         return tuple((re.compile(item["pattern"], re.IGNORECASE), item["context"]) for item in items)
     except (re.error, KeyError, TypeError) as error:
-        raise KnowledgeError(f"section_context.json: quoted_notes: {error}") from error
+        raise KnowledgeError(f"section_context.json: text_blocks: {error}") from error
 
 
 def _check_cross_references(knowledge: Knowledge) -> None:
@@ -304,7 +304,7 @@ def _check_cross_references(knowledge: Knowledge) -> None:
     if categories - set(knowledge.assertion):
         raise KnowledgeError(f"assertion.json lacks ConText categories: {sorted(categories - set(knowledge.assertion))}")
     block_contexts = {(name, block["context"]) for name, block in knowledge.section_blocks.items()}
-    block_contexts |= {("quoted_notes", category) for _, category in knowledge.quoted_notes}
+    block_contexts |= {("text_blocks", category) for _, category in knowledge.text_blocks}
     for section, category in list(knowledge.section_context.items()) + sorted(block_contexts):
         if category not in knowledge.assertion:
             raise KnowledgeError(f"section_context.json: section {section!r} names unknown category {category!r}")

@@ -13,6 +13,8 @@ Evidence logic is a small closed language of JSON operators, checked at load tim
 ``{"not": e}``              swaps true and false, keeps unknown
 ``{"uncertain": e}``        unknown when e is unknown, else false: a hedged or promised fact
                             (a report "to follow") can leave a criterion uncertain, never meet it
+``{"stated": e}``           true only when e is true: a fact in doubt is not stated, so "not
+                            stated" holds where the record leaves it open
 ``{"claim_has": [codes]}``  a claim line carries one of the codes or ranges ("20600-20611")
 ``{"claim_units_over": n}`` the checked code is billed for more than n units in all
 ``{"credential": c}``       the record's provider credential is "physician", "npp" or "unknown"
@@ -30,7 +32,7 @@ from typing import Any
 from .knowledge import KnowledgeError, read_json
 
 KINDS = ("required", "exclusion", "review", "advisory")
-OPERATORS = ("label", "any", "all", "not", "uncertain", "claim_has", "claim_units_over", "credential")
+OPERATORS = ("label", "any", "all", "not", "uncertain", "stated", "claim_has", "claim_units_over", "credential")
 CREDENTIAL_CLASSES = ("physician", "npp", "unknown")
 DEFAULT_PAYER = "ASH"
 _CODE = re.compile(r"^(?:[0-9A-Z]{5}|[0-9]{5}-[0-9]{5})$")
@@ -75,7 +77,7 @@ def walk(expression: Expression) -> Iterator[tuple[str, Any]]:
     if operator in ("any", "all"):
         for item in argument:
             yield from walk(item)
-    elif operator in ("not", "uncertain"):
+    elif operator in ("not", "uncertain", "stated"):
         yield from walk(argument)
 
 
@@ -97,7 +99,7 @@ def validate_expression(expression: Any, where: str, known_labels: set[str]) -> 
             raise KnowledgeError(f"{where}: {operator!r} takes a non-empty list")
         for item in argument:
             validate_expression(item, where, known_labels)
-    if operator in ("not", "uncertain"):
+    if operator in ("not", "uncertain", "stated"):
         validate_expression(argument, where, known_labels)
     if operator == "claim_has" and not (isinstance(argument, list) and argument
                                         and all(isinstance(c, str) and _CODE.match(c) for c in argument)):

@@ -178,6 +178,8 @@ def test_checker_document_dated_before_the_encounter_is_its_history(checker):
     assert knee("CONSULT 04/18/2017") == "not_met"
     assert knee("CONSULT 05/09/2017") == "met"
     assert knee("CONSULT (DOB 04/18/1949)") == "met"
+    # a series note names the earlier injection it follows; it is still today's note
+    assert knee("R knee injection #2 (first 04/18/2017, 3 months' relief)") == "met"
 
 
 def test_checker_physician_present_then_called_away_is_uncertain(checker):
@@ -303,3 +305,13 @@ def test_checker_contrast_field_none_against_narrative_confirmation_is_uncertain
     criteria, decision = statuses(checker.check(record("Contrast used: None\n" + HIP, "20610", "77002")), "77002")
     assert criteria["77002.contrast_confirmation"] == "uncertain", criteria
     assert decision == "review", criteria
+
+
+@pytest.mark.parametrize("addendum,expected", [
+    ("Correction to the line above: images were saved to PACS.", "met"),
+    ("Addendum: images were saved to PACS.", "uncertain"),
+])
+def test_checker_a_correction_replaces_what_the_note_said_before(checker, addendum, expected):
+    text = GANGLION.replace("Images were saved to PACS.", "No images were saved.") + addendum + "\n"
+    criteria, _ = statuses(checker.check(record(text, "20612", "76942")), "76942")
+    assert criteria["76942.permanent_images"] == expected

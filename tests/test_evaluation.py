@@ -191,6 +191,14 @@ def test_evaluation_uncertain_operator_never_meets(status, expected):
     assert truth({"uncertain": {"label": "PERMANENT_IMAGES"}}, f, "x") is expected
 
 
+@pytest.mark.parametrize("status,expected", [("uncertain", Truth.FALSE), ("asserted", Truth.TRUE), (None, Truth.FALSE)])
+def test_evaluation_stated_operator_leaves_no_doubt(status, expected):
+    """Code inference reads fluoroscopy "not stated to guide a needle" as 76000 even when a
+    ticked box and the narrative disagree about the needle: a doubted fact is not stated."""
+    f = facts(finding(status=status)) if status else facts()
+    assert truth({"stated": {"label": "PERMANENT_IMAGES"}}, f, "x") is expected
+
+
 def test_evaluation_credential_operator():
     assert truth({"credential": "npp"}, facts(credential="npp"), "76942") is Truth.TRUE
     assert truth({"credential": "npp"}, facts(credential="physician"), "76942") is Truth.FALSE

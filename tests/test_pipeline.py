@@ -270,6 +270,24 @@ def test_pipeline_bracket_quoting_an_earlier_note_mid_line_is_copied_forward(ext
     assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
 
 
+def test_pipeline_quotation_a_copy_label_opens_is_copied_forward_to_its_close(extract):
+    text = 'Copied forward from 03/23/2021 visit: "Both knees tensely swollen; joint lines not palpable." Today: no effusion.'
+    found = extract(text, "PALPATION_NOT_POSSIBLE")
+    assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
+
+
+def test_pipeline_statement_quoted_and_declared_wrong_is_withdrawn_where_it_was_said(extract):
+    text = ('Images stored to PACS. No complications.\n'
+            'ADDENDUM: The statement "Images stored to PACS" above is therefore incorrect.')
+    found = extract(text, "PERMANENT_IMAGES")
+    assert {f.start for f in found} & {0} and all(f.status == "discounted" and "withdrawn" in f.context for f in found)
+
+
+def test_pipeline_statement_quoted_without_a_verdict_stands(extract):
+    text = 'Images stored to PACS.\nThe billing office asked about "Images stored to PACS" above.'
+    assert "asserted" in statuses(extract(text, "PERMANENT_IMAGES"))
+
+
 def test_pipeline_imaging_put_off_to_a_later_visit_is_not_today(extract):
     found = [f for f in extract("No radiographs today; formal XR at the 1-week visit.", "OTHER_IMAGING") if f.text == "XR"]
     assert found and found[0].status == "discounted" and "later_visit" in found[0].context
