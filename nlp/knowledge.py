@@ -197,6 +197,13 @@ def _context_rules(data: dict) -> tuple[ConTextRule, ...]:
     return tuple(rules)
 
 
+def _section_rules(data: dict) -> tuple[SectionRule, ...]:
+    for entry in data["section_rules"]:
+        if isinstance(entry.get("pattern"), str):
+            _compile(entry["pattern"], f"sections.json: {entry.get('literal')!r}")
+    return tuple(SectionRule.from_dict(entry) for entry in data["section_rules"])
+
+
 def load_knowledge(directory: Path | str = PIPELINES_DIR) -> Knowledge:
     return _load_knowledge(Path(directory).resolve())
 
@@ -208,7 +215,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
     vocabularies = load_vocabularies(directory)
     try:
         context_rules = _context_rules(read_json(directory / "context.json"))
-        section_rules = tuple(SectionRule.from_dict(r) for r in read_json(directory / "sections.json")["section_rules"])
+        section_rules = _section_rules(read_json(directory / "sections.json"))
     except (ValueError, TypeError, KeyError) as error:
         raise KnowledgeError(f"{directory}: context or section rules: {error}") from error
     labels = {

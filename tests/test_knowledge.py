@@ -170,6 +170,9 @@ def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, mess
     ("context.json", lambda data: data["context_rules"].append(
         {"literal": "bad", "category": "HISTORICAL", "direction": "FORWARD", "pattern": "(?<=\\bMRI|\\bCT)\\d"}),
      r"context.json: 'bad': bad regular expression"),
+    ("sections.json", lambda data: data["section_rules"].append(
+        {"literal": "bad", "category": "copied_end", "pattern": "end|(?m)^copied"}),
+     r"sections.json: 'bad': bad regular expression"),
 ])
 def test_knowledge_bad_pattern_in_data_is_an_error_at_load(tmp_path, file, edit, message):
     """A pattern the regex engine refuses (here a variable-width look-behind) names its file and

@@ -259,6 +259,13 @@ def test_pipeline_copied_forward_block_is_historical_across_its_headings(extract
     assert found and all(f.status == "discounted" and "copied_forward" in f.context for f in found)
 
 
+def test_pipeline_block_between_bracketed_copy_lines_is_copied_forward(extract):
+    text = ("[Copied from 01/12/2021 procedure note]\nKnee joint lines cannot be palpated.\n[End copied text]\n"
+            "Today: joint lines cannot be palpated through the effusion.")
+    found = extract(text, "PALPATION_NOT_POSSIBLE")
+    assert sorted(f.status for f in found) == ["asserted", "discounted"]
+
+
 def test_pipeline_text_after_a_copied_block_is_current(extract):
     text = "---- copied from prior note ----\nOld text.\n---- end copied text ----\nImages saved to PACS."
     assert statuses(extract(text, "PERMANENT_IMAGES")) == {"asserted"}
