@@ -79,6 +79,18 @@ def ticked_box(finding: Finding) -> bool:
     return bool(_TICK.match(after.lstrip()))
 
 
+def smartlist_value(finding: Finding) -> bool:
+    """The finding is a value an EHR smart list filled in ("Procedure: {Trigger point injection}"):
+    a template's word, like a ticked box."""
+    at = finding.sentence.find(finding.text)
+    if at < 0:
+        return False
+    before = finding.sentence[finding.sentence.rfind("\n", 0, at) + 1: at]
+    after = finding.sentence[at + len(finding.text):].split("\n", 1)[0]
+    closing, opening = after.find("}"), after.find("{")
+    return before.rfind("{") > before.rfind("}") and closing >= 0 and (opening < 0 or closing < opening)
+
+
 _WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -125,7 +137,7 @@ class CheckboxAgreement:
     generic: frozenset[str] = frozenset()  # item words that name nothing particular ("block", "joint")
 
     def _template(self, finding: Finding) -> bool:
-        return finding.rule in self.field_rules or ticked_box(finding)
+        return finding.rule in self.field_rules or ticked_box(finding) or smartlist_value(finding)
 
     def conflict(self, own: tuple[Finding, ...], findings: Mapping[str, tuple[Finding, ...]]) -> bool:
         asserted = [f for f in own if f.status == ASSERTED]

@@ -4,7 +4,8 @@ import pytest
 
 import re
 
-from nlp.evaluation import Facts, LabelContradictions, SameFact, SiteAgreement, Truth, decide, evaluate_criterion, ticked_box, truth
+from nlp.evaluation import (Facts, LabelContradictions, SameFact, SiteAgreement, Truth, decide, evaluate_criterion,
+                            smartlist_value, ticked_box, truth)
 from nlp.findings import Finding
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
@@ -232,3 +233,12 @@ def test_ticked_box_reads_the_box_a_finding_stands_in():
     assert not ticked_box(finding("Synvisc", "[x] Kenalog  [ ] Synvisc"))
     assert ticked_box(finding("Joint landmarks:", "Joint landmarks: [x] easily palpable"))
     assert not ticked_box(finding("Synvisc", "Synvisc-One 6 mL injected into the knee."))
+
+
+def test_smartlist_value_is_template_text():
+    def finding(text, sentence):
+        return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
+
+    assert smartlist_value(finding("Trigger point injection", "Procedure: {Trigger point injection}"))
+    assert not smartlist_value(finding("Trigger point injection", "Trigger point injection {x2} given."))
+    assert not smartlist_value(finding("Trigger point injection", "{Kenalog} Trigger point injection"))
