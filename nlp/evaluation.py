@@ -59,8 +59,9 @@ def _line_of(finding: Finding) -> str:
     return rest.split("\n", 1)[0]
 
 
-_TICK = re.compile(r"\[\s*[xX\u2713\u2714]\s*\]|\u2612|\u2611")
-_BOX = re.compile(r"\[\s*[xX\u2713\u2714]?\s*\]|[\u2610\u2611\u2612]")  # any box, ticked or not
+_TICK = re.compile(r"\[\s*[xX\u2713\u2714]\s*\]|\(\s*[xX\u2022\u25cf]\s*\)|[\u2612\u2611\u2713\u2714]")
+# any box, ticked or not: brackets, radio buttons, ballot boxes, ticks and crosses
+_BOX = re.compile(r"\[\s*[xX\u2713\u2714]?\s*\]|\(\s*[xX\u2022\u25cf]?\s*\)|[\u2610\u2611\u2612\u2713\u2714\u2717\u2718\u25cb]")
 _TICK_REACH = 8  # characters after the match where its box may stand ("easily palpable [x]")
 
 

@@ -295,6 +295,15 @@ def test_pipeline_statement_quoted_without_a_verdict_stands(extract):
     assert "asserted" in statuses(extract(text, "PERMANENT_IMAGES"))
 
 
+@pytest.mark.parametrize("line,expected", [
+    ("Images saved to PACS: ( ) Yes  (\u2022) No", "discounted"),
+    ("Images saved to PACS: (\u2022) Yes  ( ) No", "asserted"),
+    ("Images saved to PACS:      Yes [X]   No [ ]", "asserted"),
+])
+def test_pipeline_yes_no_field_reads_the_selected_answer(extract, line, expected):
+    assert statuses(extract(line, "PERMANENT_IMAGES")) == {expected}
+
+
 def test_pipeline_imaging_put_off_to_a_later_visit_is_not_today(extract):
     found = [f for f in extract("No radiographs today; formal XR at the 1-week visit.", "OTHER_IMAGING") if f.text == "XR"]
     assert found and found[0].status == "discounted" and "later_visit" in found[0].context
