@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from .findings import ASSERTED, CORRECTION, LOW_CONFIDENCE, UNCERTAIN, Finding
 from .policy import Criterion, Expression, Policy, labels_in, walk
@@ -59,67 +60,73 @@ def _line_of(finding: Finding) -> str:
     return rest.split("\n", 1)[0]
 
 
-_TICK = re.compile(r"\[\s*[xX\u2713\u2714]\s*\]|\(\s*[xX\u2022\u25cf]\s*\)|[\u2612\u2611\u2713\u2714]")
-# any box, ticked or not: brackets, radio buttons, ballot boxes, ticks and crosses
-_BOX = re.compile(r"\[\s*[xX\u2713\u2714]?\s*\]|\(\s*[xX\u2022\u25cf]?\s*\)|[\u2610\u2611\u2612\u2713\u2714\u2717\u2718\u25cb]")
-_TICK_REACH = 8  # characters after the match where its box may stand ("easily palpable [x]")
+@dataclass(frozen=True)
+class TemplateMarks:
+    """How a template marks its items (labels.json ``template_marks``): a ticked box, any box,
+    the brackets of a smart-list value, and how far after a finding its box may stand."""
 
+    ticked: re.Pattern[str]
+    box: re.Pattern[str]
+    smart_list: tuple[str, str] = ("{", "}")
+    tick_reach: int = 8
 
-def ticked_box(finding: Finding) -> bool:
-    """The finding is a ticked template box ("[x] SI joint", "[x] hylan G-F 20 (Synvisc)",
-    "Joint landmarks: [x] easily palpable"): the last box before it on its line, or one inside
-    or right after the match, is ticked."""
-    at = finding.sentence.find(finding.text)
-    if at < 0:
-        return bool(_TICK.search(finding.text))
-    line_start = finding.sentence.rfind("\n", 0, at) + 1
-    before = list(_BOX.finditer(finding.sentence, line_start, at + len(finding.text)))
-    if before:
-        return bool(_TICK.fullmatch(before[-1].group()))
-    after = finding.sentence[at + len(finding.text): at + len(finding.text) + _TICK_REACH]
-    return bool(_TICK.match(after.lstrip()))
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> TemplateMarks:
+        opening, closing = data.get("smart_list", ("{", "}"))
+        return cls(re.compile(data["ticked"]), re.compile(data["box"]), (opening, closing), data.get("tick_reach", 8))
 
+    def ticked_box(self, finding: Finding) -> bool:
+        """The finding is a ticked template box ("[x] SI joint", "[x] hylan G-F 20 (Synvisc)",
+        "Joint landmarks: [x] easily palpable"): the last box before it on its line, or one inside
+        or right after the match, is ticked."""
+        at = finding.sentence.find(finding.text)
+        if at < 0:
+            return bool(self.ticked.search(finding.text))
+        line_start = finding.sentence.rfind("\n", 0, at) + 1
+        before = list(self.box.finditer(finding.sentence, line_start, at + len(finding.text)))
+        if before:
+            return bool(self.ticked.fullmatch(before[-1].group()))
+        after = finding.sentence[at + len(finding.text): at + len(finding.text) + self.tick_reach]
+        return bool(self.ticked.match(after.lstrip()))
 
-def smartlist_value(finding: Finding) -> bool:
-    """The finding is a value an EHR smart list filled in ("Procedure: {Trigger point injection}"):
-    a template's word, like a ticked box."""
-    at = finding.sentence.find(finding.text)
-    if at < 0:
-        return False
-    before = finding.sentence[finding.sentence.rfind("\n", 0, at) + 1: at]
-    after = finding.sentence[at + len(finding.text):].split("\n", 1)[0]
-    closing, opening = after.find("}"), after.find("{")
-    return before.rfind("{") > before.rfind("}") and closing >= 0 and (opening < 0 or closing < opening)
+    def smart_list_value(self, finding: Finding) -> bool:
+        """The finding is a value an EHR smart list filled in ("Procedure: {Trigger point
+        injection}"): a template's word, like a ticked box."""
+        at = finding.sentence.find(finding.text)
+        if at < 0:
+            return False
+        opening, closing = self.smart_list
+        before = finding.sentence[finding.sentence.rfind("\n", 0, at) + 1: at]
+        after = finding.sentence[at + len(finding.text):].split("\n", 1)[0]
+        closes, opens = after.find(closing), after.find(opening)
+        return before.rfind(opening) > before.rfind(closing) and closes >= 0 and (opens < 0 or closes < opens)
+
+    def box_item(self, finding: Finding) -> str:
+        """The ticked item the finding stands in: from its tick to the next box or the end of line."""
+        at = max(finding.sentence.find(finding.text), 0)
+        line_start = finding.sentence.rfind("\n", 0, at) + 1
+        line_end = finding.sentence.find("\n", at)
+        line = finding.sentence[line_start: line_end if line_end >= 0 else None]
+        ticks = list(self.ticked.finditer(line))
+        if not ticks:
+            inside = self.ticked.search(finding.text) or re.search(r":", finding.text)
+            return finding.text[inside.end():] if inside else finding.text
+        offset = at - line_start
+        tick = min(ticks, key=lambda m: abs(m.start() - offset))
+        rest = line[tick.end():]
+        following = self.box.search(rest)
+        return rest[: following.start()] if following else rest
+
+    def on_box_line(self, finding: Finding) -> bool:
+        first = finding.text.split("\n", 1)[0]
+        line = next((l for l in finding.sentence.splitlines() if first in l), finding.sentence)
+        return bool(self.box.search(line))
+
+    def narrative_lines(self, findings: Iterable[Finding]) -> list[str]:
+        return [line for f in findings for line in f.sentence.splitlines() if line.strip() and not self.box.search(line)]
 
 
 _WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-def _box_item(finding: Finding) -> str:
-    """The ticked item the finding stands in: from its tick to the next box or the end of line."""
-    at = max(finding.sentence.find(finding.text), 0)
-    line_start = finding.sentence.rfind("\n", 0, at) + 1
-    line_end = finding.sentence.find("\n", at)
-    line = finding.sentence[line_start: line_end if line_end >= 0 else None]
-    ticks = list(_TICK.finditer(line))
-    if not ticks:
-        inside = _TICK.search(finding.text) or re.search(r":", finding.text)
-        return finding.text[inside.end():] if inside else finding.text
-    offset = at - line_start
-    tick = min(ticks, key=lambda m: abs(m.start() - offset))
-    rest = line[tick.end():]
-    following = _BOX.search(rest)
-    return rest[: following.start()] if following else rest
-
-
-def _on_box_line(finding: Finding) -> bool:
-    first = finding.text.split("\n", 1)[0]
-    line = next((l for l in finding.sentence.splitlines() if first in l), finding.sentence)
-    return bool(_BOX.search(line))
-
-
-def _narrative_lines(findings: Iterable[Finding]) -> list[str]:
-    return [line for f in findings for line in f.sentence.splitlines() if line.strip() and not _BOX.search(line)]
 
 
 @dataclass(frozen=True)
@@ -133,28 +140,30 @@ class CheckboxAgreement:
     that names the item ("[x] Greater occipital nerve block" and "the occipital artery ...
     around the nerve") agrees."""
 
+    marks: TemplateMarks
     narrative: tuple[str, ...] = ()
     field_rules: frozenset[str] = frozenset()  # rules that read a template field ("Site: plantar fascia")
     generic: frozenset[str] = frozenset()  # item words that name nothing particular ("block", "joint")
 
     def _template(self, finding: Finding) -> bool:
-        return finding.rule in self.field_rules or ticked_box(finding) or smartlist_value(finding)
+        return (finding.rule in self.field_rules or self.marks.ticked_box(finding)
+                or self.marks.smart_list_value(finding))
 
     def conflict(self, own: tuple[Finding, ...], findings: Mapping[str, tuple[Finding, ...]]) -> bool:
         asserted = [f for f in own if f.status == ASSERTED]
         if not asserted or not all(self._template(f) for f in asserted):
             return False
-        if any(f.context == ("negated",) and not _on_box_line(f) for f in own):
+        if any(f.context == ("negated",) and not self.marks.on_box_line(f) for f in own):
             return True
         told = [f for label in self.narrative for f in findings.get(label, ())
-                if f.status == ASSERTED and not _on_box_line(f) and f.rule not in self.field_rules]
-        lines = _narrative_lines(told)
+                if f.status == ASSERTED and not self.marks.on_box_line(f) and f.rule not in self.field_rules]
+        lines = self.marks.narrative_lines(told)
         if not lines:
             return False
-        words = {w for f in asserted for w in _WORD.findall(_box_item(f).lower())} - self.generic
+        words = {w for f in asserted for w in _WORD.findall(self.marks.box_item(f).lower())} - self.generic
         own_sentences = {f.sentence for f in own}
-        narrative = " ".join(_narrative_lines(f for fs in findings.values() for f in fs
-                                              if f.sentence not in own_sentences)).lower()
+        narrative = " ".join(self.marks.narrative_lines(f for fs in findings.values() for f in fs
+                                                        if f.sentence not in own_sentences)).lower()
         # A word the narrative names only inside a negated mention ("the knee joint itself was
         # not entered") does not agree with the box.
         for f in (f for fs in findings.values() for f in fs if "negated" in f.context):

@@ -72,6 +72,7 @@ class Knowledge:
     labels: dict[str, LabelInfo]
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     earlier_document: dict[str, Any]  # {"heading_lines", "heading_length", "not_a_document_date", "context"}
+    template_marks: dict[str, Any]  # {"ticked", "box", "smart_list", "tick_reach"}: labels.json template_marks
     vocabularies: dict[str, tuple[str, ...]]
 
     @property
@@ -218,6 +219,10 @@ def _load_knowledge(directory: Path) -> Knowledge:
         section_rules = _section_rules(read_json(directory / "sections.json"))
     except (ValueError, TypeError, KeyError) as error:
         raise KnowledgeError(f"{directory}: context or section rules: {error}") from error
+    label_data = read_json(directory / "labels.json")
+    template_marks = label_data.get("template_marks") or {}
+    for key in ("ticked", "box"):
+        _compile(template_marks.get(key, ""), f"labels.json: template_marks: {key}")
     labels = {
         name: LabelInfo(name=name, looked_for=info["looked_for"],
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
@@ -228,7 +233,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         self_contradiction=bool(info.get("self_contradiction", False)),
                         site_agreement=info.get("site_agreement"),
                         checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
-        for name, info in read_json(directory / "labels.json")["labels"].items()
+        for name, info in label_data["labels"].items()
     }
     section_context = read_json(directory / "section_context.json")
     documents = read_json(directory / "documents.json")
@@ -248,6 +253,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         labels=labels,
         document_kinds={kind: tuple(items) for kind, items in documents["kinds"].items()},
         earlier_document=documents.get("earlier_document") or {},
+        template_marks=template_marks,
         vocabularies=vocabularies,
     )
     _check_cross_references(knowledge)

@@ -4,9 +4,10 @@ import pytest
 
 import re
 
-from nlp.evaluation import (Facts, LabelContradictions, SameFact, SiteAgreement, Truth, decide, evaluate_criterion,
-                            smartlist_value, ticked_box, truth)
+from nlp.evaluation import (Facts, LabelContradictions, SameFact, SiteAgreement, TemplateMarks, Truth, decide,
+                            evaluate_criterion, truth)
 from nlp.findings import Finding
+from nlp.knowledge import load_knowledge
 from nlp.policy import Criterion
 from nlp.records import ClaimLine
 
@@ -225,7 +226,12 @@ def test_evaluation_decision_advisory_never_counts():
     assert decide([_result("required", "asserted"), _result("advisory", "discounted")]) == "pass"
 
 
+MARKS = TemplateMarks.of(load_knowledge().template_marks)
+
+
 def test_ticked_box_reads_the_box_a_finding_stands_in():
+    ticked_box = MARKS.ticked_box
+
     def finding(text, sentence):
         return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
 
@@ -236,6 +242,8 @@ def test_ticked_box_reads_the_box_a_finding_stands_in():
 
 
 def test_smartlist_value_is_template_text():
+    smartlist_value = MARKS.smart_list_value
+
     def finding(text, sentence):
         return Finding("X", 0, 0, len(text), text, sentence, None, (), "r", "asserted")
 

@@ -173,6 +173,8 @@ def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, mess
     ("sections.json", lambda data: data["section_rules"].append(
         {"literal": "bad", "category": "copied_end", "pattern": "end|(?m)^copied"}),
      r"sections.json: 'bad': bad regular expression"),
+    ("labels.json", lambda data: data["template_marks"].update(ticked="(?<=\\[|\\[ )x"),
+     r"labels.json: template_marks: ticked: bad regular expression"),
 ])
 def test_knowledge_bad_pattern_in_data_is_an_error_at_load(tmp_path, file, edit, message):
     """A pattern the regex engine refuses (here a variable-width look-behind) names its file and
