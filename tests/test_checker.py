@@ -182,6 +182,16 @@ def test_checker_document_dated_before_the_encounter_is_its_history(checker):
     assert knee("R knee injection #2 (first 04/18/2017, 3 months' relief)") == "met"
 
 
+@pytest.mark.parametrize("palpation,expected", [("I could not feel the joint line today.", "met"),
+                                                ("The joint line may be difficult to feel today.", "uncertain"),
+                                                ("The joint line was easy to feel.", "not_met")])
+def test_checker_knee_that_cannot_be_palpated_today_presents_problematically(checker, palpation, expected):
+    # annotation guide, ambiguity 3: for a knee, landmarks that cannot be felt today are its presentation
+    text = f"Left knee injection under fluoroscopy. {palpation}\nNeedle tip in the lateral patellofemoral joint.\n"
+    criteria, _ = statuses(checker.check(record(text, "20610", "77002")), "77002")
+    assert criteria["77002.knee_presentation"] == expected
+
+
 def test_checker_physician_present_then_called_away_is_uncertain(checker):
     text = FOREIGN_BODY + "Radiologist present in room: Yes.\nAddendum: Dr. Moss was called away before the fluoroscopy began.\n"
     criteria, decision = statuses(checker.check(record(text, "76000")), "76000")

@@ -313,6 +313,11 @@ def test_pipeline_visit_named_by_month_is_historical(extract):
     assert statuses(extract("At his March visit the knee was tense with a large effusion.", "KNEE_PRESENTATION")) == {"discounted"}
 
 
+def test_pipeline_history_written_as_h_o_is_historical(extract):
+    found = extract("h/o tense effusion + jt lines obscured", "PALPATION_NOT_POSSIBLE")
+    assert found and statuses(found) == {"discounted"}
+
+
 def test_pipeline_sentence_opening_with_its_time_is_historical(extract):
     assert statuses(extract("Six weeks ago the knee was hugely swollen.", "KNEE_PRESENTATION")) == {"discounted"}
 
