@@ -170,6 +170,11 @@ def test_pipeline_bracketed_capitals_are_no_inline_heading(checker):
     assert len(list(checker.language(text).sents)) == 1
 
 
+def test_pipeline_credential_closing_a_parenthesis_is_no_inline_heading(checker):
+    text = "Mini C-arm (run by me, DPM) to find the retained fragment: 11 mm metallic fragment."
+    assert len(list(checker.language(text).sents)) == 1
+
+
 def test_pipeline_spoken_sentence_end_splits_a_dictation(checker):
     text = "no images were saved period the needle tip was seen in the joint new paragraph fluoro time 41 seconds"
     sentences = [s.text.strip() for s in checker.language(text).sents]
