@@ -55,6 +55,11 @@ def test_pipeline_historical_statement(extract):
     assert "historical" in found[0].context
 
 
+def test_pipeline_author_acting_after_a_comma_is_not_the_other_person(extract):
+    text = "With the image intensifier driven by the radiographer, I applied the valgus stress to the ankle myself."
+    assert statuses(extract(text, "PHYSICIAN_PRESENT")) == {"asserted"}
+
+
 def test_pipeline_technologist_is_not_the_physician(extract):
     assert extract("The technologist was present in the room during fluoroscopy.", "PHYSICIAN_PRESENT") == []
 
