@@ -337,6 +337,16 @@ def test_pipeline_time_of_an_earlier_visit_crosses_a_comma(extract):
     assert found and statuses(found) == {"discounted"}
 
 
+def test_pipeline_earlier_visit_named_by_its_date_crosses_and(extract):
+    found = extract("At clinic on 17/12/2019 the L knee was hot, tense and grossly swollen.", "KNEE_PRESENTATION")
+    assert found and statuses(found) == {"discounted"}
+
+
+def test_pipeline_and_still_ends_a_negation(extract):
+    found = extract("No contrast was used and the needle tip was seen in the joint.", "NEEDLE_LOCATION")
+    assert found and statuses(found) == {"asserted"}
+
+
 def test_pipeline_today_still_ends_an_earlier_time(extract):
     found = extract("Seen 3 wks ago, today the knee is massively swollen.", "KNEE_PRESENTATION")
     assert statuses(found) == {"asserted"}
