@@ -80,6 +80,7 @@ class ClinicalSentences:
             previous_line = text[text.rfind("\n", 0, previous.idx) + 1:previous.idx + len(previous.text)].strip()
             return (
                 previous.text[-1] in TERMINAL + (":", ";")
+                or previous.idx + len(previous.text) in spoken_ends
                 or bool(self.heading_line.match(previous_line))
                 or bool(self.list_marker.match(text, token.idx))
                 or not (token.text[0].islower() or self._wrapped_number(previous_line, previous, token))

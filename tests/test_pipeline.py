@@ -180,6 +180,14 @@ def test_pipeline_credential_closing_a_parenthesis_is_no_inline_heading(checker)
     assert len(list(checker.language(text).sents)) == 1
 
 
+def test_pipeline_spoken_sentence_end_at_a_line_end_splits_a_dictation(checker):
+    text = ("I thought the fluid might be a bit deep to feel reliably in her so I used the ultra sound period\n"
+            "images stored colon no period\n"
+            "the patient was prepped and draped in the usual sterile fashion period\n")
+    sentences = [s.text.strip() for s in checker.language(text).sents]
+    assert sentences[1] == "images stored colon no period"
+
+
 def test_pipeline_spoken_sentence_end_splits_a_dictation(checker):
     text = "no images were saved period the needle tip was seen in the joint new paragraph fluoro time 41 seconds"
     sentences = [s.text.strip() for s in checker.language(text).sents]
