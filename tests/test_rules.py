@@ -7,7 +7,9 @@ hypothetical, someone else, or another meaning) that must not give asserted evid
 label. The sentences run through the real pipeline, ConText included. A match is judged on the
 label, not the rule: another rule of the same label may catch it. A rule written only to be
 denied (labels.json ``denied_by``) shows ``denied`` sentences instead of ``match``: the rule itself
-must find its label there, plainly negated. ``more_match`` /
+must find its label there, plainly negated. A rule that reads only hedged sentences (a purpose
+the writer guesses at) shows ``hedged`` sentences: the rule itself must find its label there,
+uncertain, and nothing may assert it. ``more_match`` /
 ``more_no_match`` hold further cases of the same kind (regressions a change to the rule must keep),
 beyond the few a rule shows as its ``match`` / ``no_match``.
 
@@ -24,7 +26,7 @@ from functools import cache
 import pytest
 
 from nlp import PIPELINES_DIR
-from nlp.findings import ASSERTED, findings_from_doc
+from nlp.findings import ASSERTED, UNCERTAIN, findings_from_doc
 from nlp.knowledge import load_knowledge
 from nlp.pipeline import build_language
 
@@ -36,7 +38,8 @@ def _rules() -> list[dict]:
 
 
 # example key -> what it asks: asserted evidence of the rule's label ("match") or none ("no_match")
-KINDS = {"match": "match", "no_match": "no_match", "more_match": "match", "more_no_match": "no_match", "denied": "denied"}
+KINDS = {"match": "match", "no_match": "no_match", "more_match": "match", "more_no_match": "no_match", "denied": "denied",
+         "hedged": "hedged"}
 
 
 def _cases() -> list:
@@ -82,16 +85,19 @@ def test_rule_example(extract, rule, label, kind, text):
     elif kind == "denied":
         assert any(f.rule == rule and f.context == ("negated",) for f in found) and not asserted, \
             f"{rule}: no plainly negated {label} of its own in {text!r}; found {describe(found)}"
+    elif kind == "hedged":
+        assert any(f.rule == rule and f.status == UNCERTAIN for f in found) and not asserted, \
+            f"{rule}: no uncertain {label} of its own in {text!r}; found {describe(found)}"
     else:
         assert not asserted, f"{rule}: {text!r} must not be asserted {label}; found {describe(asserted)}"
 
 
 def test_every_rule_has_examples():
-    """2-3 match (or denied) and 1-2 no_match examples per rule."""
+    """2-3 match (or denied, or hedged) and 1-2 no_match examples per rule."""
     wrong = []
     for rule in _rules():
         examples = (rule.get("metadata") or {}).get("examples") or {}
-        if not (2 <= len(examples.get("match", []) + examples.get("denied", [])) <= 3 and 1 <= len(examples.get("no_match", [])) <= 2):
+        if not (2 <= len(examples.get("match", []) + examples.get("denied", []) + examples.get("hedged", [])) <= 3 and 1 <= len(examples.get("no_match", [])) <= 2):
             wrong.append(rule["literal"])
     assert wrong == []
 
