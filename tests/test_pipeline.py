@@ -322,6 +322,12 @@ def test_pipeline_yes_no_field_reads_the_selected_answer(extract, line, expected
     assert statuses(extract(line, "PERMANENT_IMAGES")) == {expected}
 
 
+def test_pipeline_general_statement_of_a_leaflet_is_not_this_patient(extract):
+    text = "Imaging is sometimes used to guide the needle when the joint is hard to find."
+    found = extract(text, "PALPATION_NOT_POSSIBLE")
+    assert found and statuses(found) == {"discounted"} and "general" in found[0].context
+
+
 def test_pipeline_imaging_put_off_to_a_later_visit_is_not_today(extract):
     found = [f for f in extract("No radiographs today; formal XR at the 1-week visit.", "OTHER_IMAGING") if f.text == "XR"]
     assert found and found[0].status == "discounted" and "later_visit" in found[0].context
