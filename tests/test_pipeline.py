@@ -60,6 +60,11 @@ def test_pipeline_author_acting_after_a_comma_is_not_the_other_person(extract):
     assert statuses(extract(text, "PHYSICIAN_PRESENT")) == {"asserted"}
 
 
+def test_pipeline_hedge_between_commas_hedges_its_clause(extract):
+    found = extract("Dr. Ames was, I believe, still in the room during the fluoroscopy.", "PHYSICIAN_PRESENT")
+    assert found and statuses(found) == {"uncertain"}
+
+
 def test_pipeline_technologist_is_not_the_physician(extract):
     assert extract("The technologist was present in the room during fluoroscopy.", "PHYSICIAN_PRESENT") == []
 
