@@ -65,6 +65,11 @@ def test_pipeline_hedge_between_commas_hedges_its_clause(extract):
     assert found and statuses(found) == {"uncertain"}
 
 
+def test_pipeline_field_asked_of_this_visit_answered_no_is_negated(extract):
+    found = extract("Radiographs obtained this visit: ( ) Yes  (\u2022) No", "OTHER_IMAGING")
+    assert found and statuses(found) == {"discounted"}
+
+
 def test_pipeline_technologist_is_not_the_physician(extract):
     assert extract("The technologist was present in the room during fluoroscopy.", "PHYSICIAN_PRESENT") == []
 
