@@ -15,8 +15,8 @@ from pathlib import Path
 
 from . import PIPELINES_DIR
 from .coding import Suggestion, load_coding
-from .evaluation import (CheckboxAgreement, CodeResult, Facts, LabelContradictions, SameFact, SiteAgreement, TemplateMarks,
-                         evaluate_code)
+from .evaluation import (BodySites, CheckboxAgreement, CodeResult, Facts, LabelContradictions, SameFact, SiteAgreement,
+                         TemplateMarks, evaluate_code)
 from .findings import Finding, earlier_document_context, findings_from_doc, findings_from_document_kind
 from .knowledge import load_knowledge
 from .model import MODELS_DIR, RULE_NAME as MODEL_RULE
@@ -55,12 +55,15 @@ class Checker:
         hedge = self.knowledge.hedge_flag
         generic = frozenset(self.knowledge.vocabularies.get("template_generic_words", ()))
         marks = TemplateMarks.of(self.knowledge.template_marks)
+        sites = BodySites(*(tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in
+                                  self.knowledge.body_sites[key].items()) for key in ("sites", "sides")))
         self.contradictions = {name: LabelContradictions(info.self_contradiction, info.contradicted_by,
                                                          _site_agreement(info.site_agreement),
                                                          CheckboxAgreement(marks, info.checkbox_agreement, field_rules, generic)
                                                          if info.checkbox_agreement else None,
                                                          SameFact(info.same_fact_as, self.knowledge.frame_rules | {MODEL_RULE}, hedge),
-                                                         frozenset(info.yields_to_doubt), frozenset(info.denied_by))
+                                                         frozenset(info.yields_to_doubt), frozenset(info.denied_by),
+                                                         sites if info.opposed_at_same_site else None)
                                for name, info in self.knowledge.labels.items()}
 
     def findings(self, record: Record) -> list[Finding]:

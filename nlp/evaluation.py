@@ -53,6 +53,27 @@ class SiteAgreement:
         return bool(field_sites) and bool(told_sites) and not field_sites & told_sites
 
 
+@dataclass(frozen=True)
+class BodySites:
+    """Where a sentence says it is: the body sites it names ("the left knee", "the anterior hip")
+    and the sides. "The joint lines of the right knee were easily felt" does not contradict "the
+    left knee's landmarks cannot be felt": two statements are apart when both name sites and
+    share none, or share them only on opposite sides."""
+
+    sites: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    sides: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def _where(self, text: str) -> tuple[set[str], set[str]]:
+        return ({name for name, pattern in self.sites if pattern.search(text)},
+                {name for name, pattern in self.sides if pattern.search(text)})
+
+    def apart(self, one: str, other: str) -> bool:
+        (sites, sides), (other_sites, other_sides) = self._where(one), self._where(other)
+        if not sites or not other_sites:
+            return False
+        return not sites & other_sites or bool(sides and other_sides and not sides & other_sides)
+
+
 def _line_of(finding: Finding) -> str:
     """The field's line: from the matched text to the end of its line."""
     at = finding.sentence.find(finding.text)
@@ -193,6 +214,7 @@ class LabelContradictions:
     same_fact: SameFact | None = None
     yields_to_doubt: frozenset[str] = frozenset()  # rules that say less than the label's other rules
     denied_by: frozenset[str] = frozenset()  # rules whose plain negation denies the label outright
+    opposed_at: BodySites | None = None  # when set, opposing evidence counts only at the same body site
 
 
 @dataclass(frozen=True)
@@ -224,7 +246,7 @@ class Facts:
             return label_truth(corrected, rules.self_contradiction)
         value = label_truth(own, rules.self_contradiction)
         if value is Truth.TRUE and any(
-                label_truth(self.findings.get(other, ())) is Truth.TRUE for other in rules.opposed_by):
+                label_truth(self._opposing(other, own, rules.opposed_at)) is Truth.TRUE for other in rules.opposed_by):
             return Truth.UNKNOWN
         if value is Truth.TRUE and rules.site_agreement and rules.site_agreement.conflict(self.findings.get(name, ())):
             return Truth.UNKNOWN
@@ -241,6 +263,15 @@ class Facts:
             # record says both, whichever rules said them.
             return Truth.UNKNOWN
         return value
+
+    def _opposing(self, other: str, own: tuple[Finding, ...], sites: BodySites | None) -> tuple[Finding, ...]:
+        """The opposing label's evidence that speaks of what this label's does: with ``sites``,
+        not "easily felt" said of the other knee or of another joint done by landmarks."""
+        opposing = self.findings.get(other, ())
+        if sites is None:
+            return opposing
+        stated = [f.sentence for f in own if f.status == ASSERTED]
+        return tuple(f for f in opposing if not all(sites.apart(sentence, f.sentence) for sentence in stated))
 
     def _only_weak_against_doubt(self, name: str, weak: frozenset[str]) -> bool:
         """Some rules only imply what others state: "in-plane approach" implies the needle was

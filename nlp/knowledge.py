@@ -54,6 +54,7 @@ class LabelInfo:
     self_contradiction: bool = False
     site_agreement: dict[str, Any] | None = None  # {"field_rules": [...], "sites": {name: regex}}
     checkbox_agreement: tuple[str, ...] = ()  # narrative labels a ticked box must agree with
+    opposed_at_same_site: bool = False  # contradicted_by counts only where both speak of one body site
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Knowledge:
     document_kinds: dict[str, tuple[dict[str, str], ...]]
     earlier_document: dict[str, Any]  # {"heading_lines", "heading_length", "not_a_document_date", "context"}
     template_marks: dict[str, Any]  # {"ticked", "box", "smart_list", "tick_reach"}: labels.json template_marks
+    body_sites: dict[str, dict[str, str]]  # {"sites": {name: regex}, "sides": {name: regex}}: labels.json body_sites
     vocabularies: dict[str, tuple[str, ...]]
 
     @property
@@ -223,6 +225,10 @@ def _load_knowledge(directory: Path) -> Knowledge:
     template_marks = label_data.get("template_marks") or {}
     for key in ("ticked", "box"):
         _compile(template_marks.get(key, ""), f"labels.json: template_marks: {key}")
+    body_sites = {key: dict((label_data.get("body_sites") or {}).get(key) or {}) for key in ("sites", "sides")}
+    for key, patterns in body_sites.items():
+        for name, pattern in patterns.items():
+            _compile(pattern, f"labels.json: body_sites: {key}: {name}")
     labels = {
         name: LabelInfo(name=name, looked_for=info["looked_for"],
                         flag_effects=tuple(sorted((info.get("flag_effects") or {}).items())),
@@ -232,7 +238,8 @@ def _load_knowledge(directory: Path) -> Knowledge:
                         denied_by=tuple(info.get("denied_by", ())),
                         self_contradiction=bool(info.get("self_contradiction", False)),
                         site_agreement=info.get("site_agreement"),
-                        checkbox_agreement=tuple(info.get("checkbox_agreement", ())))
+                        checkbox_agreement=tuple(info.get("checkbox_agreement", ())),
+                        opposed_at_same_site=bool(info.get("opposed_at_same_site", False)))
         for name, info in label_data["labels"].items()
     }
     section_context = read_json(directory / "section_context.json")
@@ -254,6 +261,7 @@ def _load_knowledge(directory: Path) -> Knowledge:
         document_kinds={kind: tuple(items) for kind, items in documents["kinds"].items()},
         earlier_document=documents.get("earlier_document") or {},
         template_marks=template_marks,
+        body_sites=body_sites,
         vocabularies=vocabularies,
     )
     _check_cross_references(knowledge)
@@ -300,6 +308,8 @@ def _check_cross_references(knowledge: Knowledge) -> None:
             unknown_rules = set(named) - rule_names - {MODEL_RULE}
             if unknown_rules:
                 raise KnowledgeError(f"labels.json: {name}: {key} names unknown rules {sorted(unknown_rules)}")
+        if info.opposed_at_same_site and not knowledge.body_sites["sites"]:
+            raise KnowledgeError(f"labels.json: {name}: opposed_at_same_site needs body_sites 'sites'")
         agreement = info.site_agreement
         if agreement is None:
             continue

@@ -4,7 +4,7 @@ import pytest
 
 import re
 
-from nlp.evaluation import (Facts, LabelContradictions, SameFact, SiteAgreement, TemplateMarks, Truth, decide,
+from nlp.evaluation import (BodySites, Facts, LabelContradictions, SameFact, SiteAgreement, TemplateMarks, Truth, decide,
                             evaluate_criterion, truth)
 from nlp.findings import Finding
 from nlp.knowledge import load_knowledge
@@ -76,6 +76,24 @@ def test_evaluation_opposing_labels_make_both_uncertain():
     opposed = {"PALPABLE_JOINT": LabelContradictions(opposed_by=("PALPATION_NOT_POSSIBLE",))}
     result = evaluate_criterion(criterion("exclusion", {"label": "PALPABLE_JOINT"}), facts(*found, contradictions=opposed), "77002", LOOKED_FOR)
     assert result.status == "uncertain"
+
+
+BODY_SITES = BodySites(sites=(("knee", re.compile(r"\bknee|patell\w*", re.I)), ("hip", re.compile(r"\bhip\b", re.I))),
+                       sides=(("left", re.compile(r"\bleft\b", re.I)), ("right", re.compile(r"\bright\b", re.I))))
+
+
+@pytest.mark.parametrize("easy,expected", [
+    ("The joint lines of the right knee were easily felt.", "met"),        # the other knee
+    ("The hip landmarks were easily felt.", "met"),                          # another joint
+    ("The joint lines of the left knee were easily felt.", "uncertain"),   # the same knee
+    ("The joint lines were easily felt.", "uncertain"),                    # no site named: may be the same
+])
+def test_evaluation_opposing_label_counts_only_at_the_same_site(easy, expected):
+    found = (said("PALPATION_NOT_POSSIBLE", "The left knee joint line cannot be felt.", "r1"), said("PALPABLE_JOINT", easy, "r2"))
+    opposed = {"PALPATION_NOT_POSSIBLE": LabelContradictions(opposed_by=("PALPABLE_JOINT",), opposed_at=BODY_SITES)}
+    result = evaluate_criterion(criterion("required", {"label": "PALPATION_NOT_POSSIBLE"}), facts(*found, contradictions=opposed),
+                                "77002", LOOKED_FOR)
+    assert result.status == expected
 
 
 REASON = "Reason for US: the joint cannot be palpated today."

@@ -175,6 +175,8 @@ def test_knowledge_label_relations_are_checked(tmp_path, label, key, value, mess
      r"sections.json: 'bad': bad regular expression"),
     ("labels.json", lambda data: data["template_marks"].update(ticked="(?<=\\[|\\[ )x"),
      r"labels.json: template_marks: ticked: bad regular expression"),
+    ("labels.json", lambda data: data["body_sites"]["sites"].update(knee="(?<=a|bc)knee"),
+     r"labels.json: body_sites: sites: knee: bad regular expression"),
 ])
 def test_knowledge_bad_pattern_in_data_is_an_error_at_load(tmp_path, file, edit, message):
     """A pattern the regex engine refuses (here a variable-width look-behind) names its file and
