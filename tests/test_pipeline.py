@@ -70,6 +70,12 @@ def test_pipeline_field_asked_of_this_visit_answered_no_is_negated(extract):
     assert found and statuses(found) == {"discounted"}
 
 
+@pytest.mark.parametrize("text,label", [("FL time 25 s", "FLUORO_DOSE"), ("1 mL Omni -> IA", "CONTRAST_CONFIRMATION"),
+                                        ("FL used to guide the needle into the R hip jt", "FLUORO_GUIDANCE")])
+def test_pipeline_scribe_shorthand_is_read_as_meant(extract, text, label):
+    assert "asserted" in statuses(extract(text, label))
+
+
 def test_pipeline_technologist_is_not_the_physician(extract):
     assert extract("The technologist was present in the room during fluoroscopy.", "PHYSICIAN_PRESENT") == []
 
